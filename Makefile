@@ -1,0 +1,46 @@
+# Psychosocial-outcomes pipeline. `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV    := .venv
+PYTHON  := $(VENV)/bin/python
+IMPACT  := $(VENV)/bin/impact
+STAMP   := $(VENV)/.installed
+DEMO    := surveys/demo-pilot
+STUDY   ?= $(DEMO)
+
+.PHONY: help setup report run test bench demo lock clean
+
+help: ## Show this list of targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-8s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+setup: $(STAMP) ## Create .venv with the pipeline (console script .venv/bin/impact) and test tools
+
+$(STAMP): pyproject.toml requirements.lock scripts/ensure-system-deps.sh
+	@bash scripts/ensure-system-deps.sh
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test]'
+	@touch $(STAMP)
+
+report: setup ## Run the demo study and write reports/demo-pilot/impact-report.pdf
+	$(IMPACT) run $(DEMO)
+
+run: setup ## Run any study: make run STUDY=surveys/<study> (writes reports/<study>/)
+	$(IMPACT) run $(STUDY)
+
+test: setup ## Run the test suite
+	$(PYTHON) -m pytest
+
+bench: setup ## Time and measure peak memory of `impact run` (demo and 10,000 participants); not a test
+	$(PYTHON) benchmarks/bench.py
+
+demo: setup ## Regenerate the demo study's data from its seeded generator
+	$(IMPACT) demo $(DEMO)
+
+lock: setup ## Re-pin requirements.lock to the versions installed in .venv
+	$(VENV)/bin/pip freeze --exclude-editable --disable-pip-version-check > requirements.lock
+
+clean: ## Remove generated reports and caches (keeps .venv)
+	rm -rf reports/*/ .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +
