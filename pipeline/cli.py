@@ -1,0 +1,93 @@
+"""The ``impact`` command line: the edge where arguments, files and messages meet the pipeline.
+
+Problems with a user's files end as one line on standard error and exit status 2, never as a
+traceback; an unexpected internal error ends with status 3 and a hint to re-run with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import PipelineError
+
+REPORTS_DIR = Path("reports")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .run import run_study, write_outputs
+    from .study import load_study
+
+    study = load_study(Path(args.study_dir))
+    out_dir = Path(args.out) if args.out else REPORTS_DIR / Path(args.study_dir).resolve().name
+    run = run_study(study)
+    written = write_outputs(run, out_dir, pdf=not args.no_pdf)
+    improved = int((run.results["outcome"] == "improved").sum())
+    print(
+        f"{study.name}: {len(run.results)} variables, {run.flow['matched']} participants at both waves, "
+        f"{improved} significantly improved ({study.config.analysis.correction}, alpha {study.config.analysis.alpha})"
+    )
+    problems, excluded = len(run.problems), len(run.exclusions)
+    if problems or excluded:
+        print(f"note: {problems} invalid cells set to missing (data-quality.csv), {excluded} rows excluded (exclusions.csv)")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .simulate import write_demo_study
+
+    folder = write_demo_study(Path(args.out_dir), participants=args.participants, seed=args.seed)
+    print(f"wrote demo study with {args.participants} participants to {folder}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="impact", description="Score pre/post surveys, test change, write impact reports.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show a full traceback on internal errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run a study folder: scores, paired tests and the impact report")
+    run.add_argument("study_dir", metavar="STUDY_DIR", help="folder holding study.yaml")
+    run.add_argument("--out", metavar="DIR", help="output folder (default: reports/<study folder name>/)")
+    run.add_argument("--no-pdf", action="store_true", help="write the tables only, not the PDF report")
+    run.set_defaults(handler=_cmd_run)
+
+    demo = commands.add_parser("demo", help="generate the simulated demo study (seeded, any size)")
+    demo.add_argument("out_dir", metavar="OUT_DIR", help="folder to write study.yaml, pre.csv and post.csv into")
+    demo.add_argument("--participants", type=_positive_int, default=150, metavar="N", help="participants enrolled (default 150)")
+    demo.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+    demo.set_defaults(handler=_cmd_demo)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be a whole number of at least 1")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except PipelineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
+        if args.debug:
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (re-run with --debug for details, and please report it)", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""Run a whole study: the stages in order, then the output files (the only writing edge).
+
+``run_study`` is the pipeline as data in, data out; ``write_outputs`` writes what it returns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__
+from .analyze import analyze
+from .errors import PipelineError
+from .ingest import read_wave
+from .score import score_responses
+from .study import WAVES, Study
+from .validate import EXCLUSION_COLUMNS, PROBLEM_COLUMNS, ValidatedWave, validate_wave
+
+LEDGER_COLUMNS = ["wave", "file", "sha256", "rows_read", "rows_accepted", "rows_excluded"]
+
+
+@dataclass(frozen=True)
+class StudyRun:
+    """Everything one run computed, ready to be written or rendered."""
+
+    study: Study
+    waves: tuple[ValidatedWave, ...]
+    scores: pd.DataFrame  # long: id column, wave, one column per scale
+    results: pd.DataFrame  # one row per scale (see pipeline.analyze.RESULT_COLUMNS)
+
+    @property
+    def ledger(self) -> pd.DataFrame:
+        """Rows read, accepted and excluded per wave; the run refuses to go on if they do not balance."""
+        return pd.DataFrame(
+            [[w.wave, w.file, w.sha256, w.rows_read, w.rows_accepted, w.rows_excluded] for w in self.waves],
+            columns=LEDGER_COLUMNS,
+        )
+
+    @property
+    def exclusions(self) -> pd.DataFrame:
+        return pd.concat([w.exclusions for w in self.waves], ignore_index=True).reindex(columns=EXCLUSION_COLUMNS)
+
+    @property
+    def problems(self) -> pd.DataFrame:
+        return pd.concat([w.problems for w in self.waves], ignore_index=True).reindex(columns=PROBLEM_COLUMNS)
+
+    @property
+    def flow(self) -> dict[str, int]:
+        """Participant counts for the flow diagram: each wave's accepted ids and those in both."""
+        ids = {w.wave: set(w.responses[self.study.id_column]) for w in self.waves}
+        return {
+            "rows_pre": self.waves[0].rows_read,
+            "rows_post": self.waves[1].rows_read,
+            "valid_pre": len(ids["pre"]),
+            "valid_post": len(ids["post"]),
+            "matched": len(ids["pre"] & ids["post"]),
+            "pre_only": len(ids["pre"] - ids["post"]),
+            "post_only": len(ids["post"] - ids["pre"]),
+        }
+
+
+def check_ledger_balances(wave: ValidatedWave) -> None:
+    """Stop if a row went missing: every row read must be accepted or excluded."""
+    if wave.rows_read != wave.rows_accepted + wave.rows_excluded:
+        raise PipelineError(
+            f"{wave.file}: {wave.rows_read} rows read but {wave.rows_accepted} accepted + "
+            f"{wave.rows_excluded} excluded; this is a bug in the pipeline, please report it"
+        )
+
+
+def run_study(study: Study) -> StudyRun:
+    """Ingest, validate, score and analyze every wave of ``study``."""
+    waves = []
+    for wave in WAVES:
+        export = read_wave(wave, study.wave_files[wave])
+        validated = validate_wave(export, study.instruments, study.id_column)
+        check_ledger_balances(validated)
+        waves.append(validated)
+    scored = []
+    for validated in waves:
+        frame = score_responses(validated.responses, study.instruments, study.id_column)
+        frame.insert(1, "wave", validated.wave)
+        scored.append(frame)
+    scores = pd.concat(scored, ignore_index=True)
+    return StudyRun(study=study, waves=tuple(waves), scores=scores, results=analyze(scores, study))
+
+
+def manifest(run: StudyRun) -> dict:
+    """Provenance of a run: inputs with their SHA-256, instrument files, options and versions."""
+    packages = ["numpy", "pandas", "scipy", "statsmodels", "pandera", "pydantic", "jinja2", "weasyprint", "matplotlib"]
+    return {
+        "pipeline_version": __version__,
+        "study": run.study.name,
+        "inputs": [{"wave": w.wave, "file": w.file, "sha256": w.sha256} for w in run.waves],
+        "instruments": [str(path) for path in run.study.instrument_files],
+        "analysis": run.study.config.analysis.model_dump(),
+        "python": platform.python_version(),
+        "packages": {name: _version(name) for name in packages},
+    }
+
+
+def write_outputs(run: StudyRun, out_dir: Path, pdf: bool = True) -> list[Path]:
+    """Write the run's tables (and, unless ``pdf`` is false, the impact report) into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = [
+        write_csv(run.scores, out_dir / "scores.csv"),
+        write_csv(run.results, out_dir / "results.csv"),
+        write_csv(run.ledger, out_dir / "ledger.csv"),
+        write_csv(run.exclusions, out_dir / "exclusions.csv"),
+        write_csv(run.problems, out_dir / "data-quality.csv"),
+        write_bytes(json.dumps(manifest(run), indent=2).encode() + b"\n", out_dir / "manifest.json"),
+    ]
+    if pdf:
+        from .report import render_impact_report  # WeasyPrint is slow to import; only load it when needed
+
+        written.append(write_bytes(render_impact_report(run), out_dir / "impact-report.pdf"))
+    return written
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells starting with ``= + - @`` with ``'`` so spreadsheets show, not run, them (OWASP CSV injection)."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
+            text = frame[column].astype("string")
+            risky = text.str.match(r"^[=+\-@]").fillna(False).astype(bool)
+            if risky.any():
+                frame[column] = frame[column].astype(object).where(~risky, "'" + text.astype(object))
+    return frame
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    return write_bytes(neutralise_formulas(frame).to_csv(index=False, lineterminator="\n").encode("utf-8"), path)
+
+
+def write_bytes(content: bytes, path: Path) -> Path:
+    """Write atomically: a temporary file in the same folder, then a rename, so no half-written output remains."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
