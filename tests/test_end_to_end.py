@@ -1,0 +1,101 @@
+"""`impact run` as a user runs it: the minimal example and the demo study, PDF read back."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+import pytest
+from pypdf import PdfReader
+
+from pipeline.analyze import RESULT_COLUMNS
+from pipeline.simulate import PLANTED_CHANGE
+
+from .conftest import DEMO, run_impact
+
+ISSUE_COLUMNS = ["variable", "n_pairs", "mean_pre", "sd_pre", "mean_post", "sd_post", "mean_diff", "ci_low", "ci_high",
+                 "t", "df", "p", "d_z", "p_holm", "p_fdr", "higher_is", "outcome"]  # fmt: skip
+
+
+def pdf_text(path) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def test_minimal_example_runs_end_to_end(minimal_study, tmp_path):
+    out = tmp_path / "out"
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in minimal_study.glob("*.csv")}
+    result = run_impact("run", str(minimal_study), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    for name in ["scores.csv", "results.csv", "ledger.csv", "exclusions.csv", "data-quality.csv", "manifest.json", "impact-report.pdf"]:
+        assert (out / name).is_file(), name
+
+    scores = pd.read_csv(out / "scores.csv")
+    assert list(scores.columns) == ["participant_id", "wave", "tiny_score"]
+    assert len(scores) == 16 and set(scores["wave"]) == {"pre", "post"}
+    p03 = scores.set_index(["participant_id", "wave"]).loc[("p03", "pre"), "tiny_score"]
+    assert p03 == pytest.approx((1 + (6 - 5) + 2) / 3)
+
+    results = pd.read_csv(out / "results.csv")
+    assert set(ISSUE_COLUMNS) <= set(results.columns) and list(results.columns) == RESULT_COLUMNS
+    assert results.loc[0, "n_pairs"] == 7  # p07 has no post, p09 no pre
+
+    text = pdf_text(out / "impact-report.pdf")
+    assert "Significant improvement in 1 of 1 variables" in text
+    assert "<10" in text  # 7 pairs are suppressed as a small cell
+    assert "p01" not in text and "first session felt long" not in text  # no ids, no free text
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in minimal_study.glob("*.csv")}
+    assert before == after  # raw exports untouched
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    result = run_impact("run", str(DEMO), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_demo_recovers_the_planted_improvements(demo_run):
+    results = pd.read_csv(demo_run / "results.csv").set_index("variable")
+    assert len(results) == 20
+    improved = set(results.index[results["outcome"] == "improved"])
+    assert improved == set(PLANTED_CHANGE)
+    assert (results.drop(index=list(PLANTED_CHANGE))["outcome"] == "no significant change").all()
+    assert results["n_pairs"].between(80, 115).all()
+
+
+def test_demo_report_names_headline_and_methods(demo_run):
+    text = pdf_text(demo_run / "impact-report.pdf")
+    assert "Significant improvement in 12 of 20 variables" in text
+    for phrase in ["paired t-test", "Holm", "Cohen's d", "no comparison group", "Loneliness (UCLA-LS3)"]:
+        assert phrase in text, phrase
+    assert "P00001" not in text
+
+
+def test_demo_ledger_balances(demo_run):
+    ledger = pd.read_csv(demo_run / "ledger.csv")
+    assert (ledger["rows_read"] == ledger["rows_accepted"] + ledger["rows_excluded"]).all()
+    assert list(ledger["rows_read"]) == [150, 112]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda s: (s / "study.yaml").write_text("name: [unclosed\n"), "study.yaml: line 2, column 1: invalid YAML"),
+        (lambda s: (s / "pre.csv").unlink(), "pre.csv: file for wave 'pre' not found"),
+        (lambda s: (s / "instruments" / "tiny.yaml").write_text((s / "instruments" / "tiny.yaml").read_text().replace("method: mean", "method: avg")), "tiny.yaml: scales[0] (tiny_score).method"),
+        (lambda s: (s / "post.csv").write_text("participant_id,tiny_1\np1,3\n"), "post.csv: row 1: column(s) not found: tiny_2, tiny_3"),
+    ],
+)
+def test_bad_input_exits_non_zero_with_one_line(minimal_study, tmp_path, edit, message):
+    edit(minimal_study)
+    result = run_impact("run", str(minimal_study), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ")
+
+
+def test_missing_study_folder(tmp_path):
+    result = run_impact("run", str(tmp_path / "nowhere"))
+    assert result.returncode == 2 and "not a folder" in result.stderr

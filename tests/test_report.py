@@ -1,0 +1,71 @@
+"""Report: numbers formatted honestly, hostile text shown as text, nothing fetched from outside."""
+
+from __future__ import annotations
+
+import pytest
+from pypdf import PdfReader
+
+from pipeline import report
+from pipeline.run import run_study
+from pipeline.study import load_study
+
+HOSTILE = '<img src="file:///etc/passwd"><link rel="attachment" href="file:///etc/hostname"><b>x</b>'
+
+
+@pytest.mark.parametrize(("n", "shown"), [(0, "0"), (1, "<10"), (9, "<10"), (10, "10"), (1234, "1,234")])
+def test_small_counts_are_suppressed(n, shown):
+    assert report.suppress_count(n) == shown
+
+
+@pytest.mark.parametrize(("p", "shown"), [(0.0004, "<.001"), (0.001, ".001"), (0.0456, ".046"), (1.0, "1.000"), (float("nan"), "\u2014")])
+def test_p_values_in_apa_style(p, shown):
+    assert report.format_p(p) == shown
+
+
+def test_numbers_use_a_real_minus_and_no_negative_zero():
+    assert report.format_number(-0.354) == "\u22120.35"
+    assert report.format_number(-0.001) == "0.00"
+
+
+def test_hostile_study_text_is_escaped_and_nothing_is_fetched(minimal_study, tmp_path):
+    path = minimal_study / "study.yaml"
+    path.write_text(path.read_text().replace("name: Minimal example", f"name: '{HOSTILE}'"))
+    instrument = minimal_study / "instruments" / "tiny.yaml"
+    instrument.write_text(instrument.read_text().replace("name: Tiny score", f"name: '{HOSTILE}'"))
+    run = run_study(load_study(minimal_study))
+    html = report.render_html(report.report_context(run))
+    assert "<img src=\"file:///etc" not in html and "<link rel=\"attachment\"" not in html
+    assert "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in html
+
+    pdf_path = tmp_path / "report.pdf"
+    pdf_path.write_bytes(report.html_to_pdf(html))
+    reader = PdfReader(pdf_path)
+    assert "/EmbeddedFiles" not in str(reader.trailer["/Root"].get("/Names", {}))
+    assert '<img src="file:///etc/passwd">' in "".join(page.extract_text() for page in reader.pages).replace("\n", "")
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "http://169.254.169.254/latest", "https://example.org/x.css"])
+def test_fetcher_refuses_anything_outside_the_assets(url):
+    from weasyprint.urls import FatalURLFetchingError
+
+    with pytest.raises((FatalURLFetchingError, ValueError)):
+        report.asset_fetcher().fetch(url)
+
+
+def test_fetcher_serves_data_urls_and_package_assets():
+    response = report.asset_fetcher().fetch("data:text/plain;base64,aGk=")
+    assert response is not None
+    asset = report.ASSETS_DIR / ".keep"
+    assert report.asset_fetcher().fetch(asset.as_uri()) is not None
+
+
+def test_forest_plot_points_right_for_improvement_on_lower_is_better_scales():
+    import pandas as pd
+
+    results = pd.DataFrame(
+        {"name": ["Depression"], "instrument": ["PHQ-9"], "domain": ["distress"], "higher_is": ["worse"],
+         "d_z": [-0.5], "d_z_ci_low": [-0.8], "d_z_ci_high": [-0.2], "outcome": ["improved"]}  # fmt: skip
+    )
+    svg = report.forest_plot_svg(results)
+    assert "Depression (PHQ-9)" in svg
+    assert report.improvement_sign("worse") == -1 and report.improvement_sign("neutral") == 1
