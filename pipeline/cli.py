@@ -31,7 +31,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     problems, excluded = len(run.problems), len(run.exclusions)
     if problems or excluded:
-        print(f"note: {problems} invalid cells set to missing (data-quality.csv), {excluded} rows excluded (exclusions.csv)")
+        print(f"note: invalid cells set to missing: {problems} (data-quality.csv); rows excluded: {excluded} (exclusions.csv)")
+    flow = run.flow
+    if flow["matched"] == 0:
+        print(f"warning: no participant id appears in both waves; check that '{study.id_column}' holds the same ids in both files")
+    elif flow["post_only"]:
+        print(f"note: participants answering only after the program: {flow['post_only']} (not analysed; check their ids for typos)")
     for path in written:
         print(f"wrote {path}")
     return 0

@@ -24,6 +24,8 @@ import jinja2
 import numpy as np
 import pandas as pd
 
+from .score import score_range
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 ASSETS_DIR = PACKAGE_DIR / "assets"
@@ -129,11 +131,29 @@ def ordered_for_display(results: pd.DataFrame) -> pd.DataFrame:
 
 # --- the report's content ------------------------------------------------------------------
 
-def headline(results: pd.DataFrame, correction_name: str) -> dict:
-    """Counts for the headline sentence and the lists of variables that improved or worsened."""
-    improved = results.loc[results["outcome"] == "improved", "name"].tolist()
-    worsened = results.loc[results["outcome"] == "worsened", "name"].tolist()
-    changed = results.loc[results["outcome"] == "changed", "name"].tolist()
+def change_in_words(mean_diff: float, higher_is: str, low: float, high: float) -> str:
+    """E.g. "a drop of 2.95 on its 20\u201380 scale, where lower is better"."""
+    movement = "a rise" if mean_diff > 0 else "a drop"
+    where = ", where lower is better" if higher_is == "worse" else ""
+    return f"{movement} of {format_number(abs(mean_diff))} on its {format_number(low, 0)}\u2013{format_number(high, 0)} scale{where}"
+
+
+def headline(results: pd.DataFrame, correction_name: str, ranges: dict[str, tuple[float, float]]) -> dict:
+    """Counts for the headline sentence and the variables that improved, worsened or changed, in words."""
+
+    def named(outcome: str) -> list[dict]:
+        rows = results.loc[results["outcome"] == outcome]
+        return [
+            {
+                "name": row["name"],
+                "instrument": row["instrument"],
+                "change": change_in_words(row["mean_diff"], row["higher_is"], *ranges[row["variable"]]),
+                "d_z": format_number(row["d_z"]),
+            }
+            for _, row in rows.iterrows()
+        ]
+
+    improved, worsened, changed = named("improved"), named("worsened"), named("changed")
     directional = results["higher_is"] != "neutral"
     return {
         "total": len(results),
@@ -153,6 +173,7 @@ def report_context(run) -> dict:
     """Everything the template shows, as plain values (no participant-level data)."""
     study, results = run.study, run.results
     options = study.config.analysis
+    ranges = {scale.id: score_range(instrument, scale) for instrument, scale in study.scales}
     table = []
     for _, row in ordered_for_display(results).iterrows():
         adjusted = row[f"p_{options.correction}"]
@@ -183,7 +204,7 @@ def report_context(run) -> dict:
     return {
         "study": study.config,
         "generated": report_date(),
-        "headline": headline(results, CORRECTION_NAMES[options.correction]),
+        "headline": headline(results, CORRECTION_NAMES[options.correction], ranges),
         "alpha": options.alpha,
         "correction": options.correction,
         "correction_name": CORRECTION_NAMES[options.correction],

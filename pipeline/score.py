@@ -25,6 +25,12 @@ def reverse_key(values, low: int, high: int):
     return low + high - values
 
 
+def score_range(instrument: Instrument, scale: Scale) -> tuple[float, float]:
+    """The lowest and highest possible score of ``scale`` (a sum spans k x the response range)."""
+    factor = len(scale.items) if scale.method == "sum" else 1
+    return instrument.response.min * factor, instrument.response.max * factor
+
+
 def keyed_items(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
     """The instrument's item columns with reverse-keyed items reversed (missing stays missing)."""
     items = responses[instrument.item_ids].astype(float)

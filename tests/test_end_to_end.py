@@ -99,3 +99,24 @@ def test_bad_input_exits_non_zero_with_one_line(minimal_study, tmp_path, edit, m
 def test_missing_study_folder(tmp_path):
     result = run_impact("run", str(tmp_path / "nowhere"))
     assert result.returncode == 2 and "not a folder" in result.stderr
+
+
+def test_a_wave_with_no_usable_rows_still_reports(minimal_study, tmp_path):
+    (minimal_study / "post.csv").write_text("participant_id,tiny_1,tiny_2,tiny_3\n,,,\n")
+    result = run_impact("run", str(minimal_study), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert "warning: no participant id appears in both waves" in result.stdout
+    row = pd.read_csv(tmp_path / "out" / "results.csv").iloc[0]
+    assert row["n_pairs"] == 0 and row["outcome"] == "not tested"
+    assert row["note"] == "no participant has a score at both waves"
+    ledger = pd.read_csv(tmp_path / "out" / "ledger.csv").set_index("wave")
+    assert ledger.loc["post", ["rows_read", "rows_accepted", "rows_excluded"]].tolist() == [1, 0, 1]
+
+
+def test_demo_command_writes_a_runnable_study(tmp_path):
+    result = run_impact("demo", str(tmp_path / "small"), "--participants", "30", "--seed", "3")
+    assert result.returncode == 0, result.stderr
+    run = run_impact("run", str(tmp_path / "small"), "--out", str(tmp_path / "out"), "--no-pdf")
+    assert run.returncode == 0, run.stderr
+    assert len(pd.read_csv(tmp_path / "out" / "results.csv")) == 20
+    assert not (tmp_path / "out" / "impact-report.pdf").exists()

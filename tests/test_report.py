@@ -22,6 +22,11 @@ def test_p_values_in_apa_style(p, shown):
     assert report.format_p(p) == shown
 
 
+def test_change_in_words_names_direction_and_range():
+    assert report.change_in_words(-2.954, "worse", 20, 80) == "a drop of 2.95 on its 20\u201380 scale, where lower is better"
+    assert report.change_in_words(0.49, "better", 1, 7) == "a rise of 0.49 on its 1\u20137 scale"
+
+
 def test_numbers_use_a_real_minus_and_no_negative_zero():
     assert report.format_number(-0.354) == "\u22120.35"
     assert report.format_number(-0.001) == "0.00"
