@@ -146,10 +146,11 @@ def analyze(scores: pd.DataFrame, study, correction: str | None = None, alpha: f
     correction = correction or study.config.analysis.correction
     alpha = study.config.analysis.alpha if alpha is None else alpha
     rows = []
+    scored_per_wave = scores.groupby("wave").count()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         for instrument, scale in study.scales:
-            by_wave = scores.groupby("wave")[scale.id].count()
+            by_wave = scored_per_wave[scale.id] if len(scored_per_wave) else pd.Series(dtype=int)
             pairs = paired_scores(scores, study.id_column, scale.id)
             row = paired_statistics(pairs["pre"].to_numpy(), pairs["post"].to_numpy())
             row.update(

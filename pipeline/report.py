@@ -154,13 +154,11 @@ def headline(results: pd.DataFrame, correction_name: str, ranges: dict[str, tupl
         ]
 
     improved, worsened, changed = named("improved"), named("worsened"), named("changed")
-    directional = results["higher_is"] != "neutral"
     return {
         "total": len(results),
         "improved": improved,
         "worsened": worsened,
         "changed": changed,
-        "directional": int(directional.sum()),
         "sentence": f"Significant improvement in {len(improved)} of {len(results)} variables",
         "correction_name": correction_name,
     }

@@ -106,7 +106,7 @@ def load_study(folder: Path, library_dir: Path = LIBRARY_DIR) -> Study:
         config = StudyConfig.model_validate(data)
     except ValidationError as exc:
         raise PipelineError(describe_validation_error(path, exc, data)) from None
-    if not _matches_id(config.id_column):
+    if not _is_plain_column_name(config.id_column):
         raise PipelineError(f"{path}: id_column: '{config.id_column}' is not a plain column name")
 
     search_dirs = [folder / "instruments", library_dir]
@@ -119,7 +119,7 @@ def load_study(folder: Path, library_dir: Path = LIBRARY_DIR) -> Study:
     return Study(folder, config, tuple(instruments), tuple(files), wave_files)
 
 
-def _matches_id(text: str) -> bool:
+def _is_plain_column_name(text: str) -> bool:
     # Export headers may hold spaces or dots; those are fine as long as the name is not empty.
     return bool(text.strip()) and text == text.strip() and not re.search(r"[\r\n]", text)
 
