@@ -33,14 +33,20 @@ RESULT_COLUMNS = [
 CONFIDENCE = 0.95
 
 
-def paired_scores(scores: pd.DataFrame, id_column: str, variable: str) -> pd.DataFrame:
-    """Pre and post scores of one variable for participants scored at both waves, by id.
+def scores_by_wave(scores: pd.DataFrame, id_column: str) -> pd.DataFrame:
+    """Long scores (one row per participant per wave) as one row per participant.
 
-    ``scores`` is long: one row per participant per wave, with a ``wave`` column.
+    Columns are (variable, wave) with both ``pre`` and ``post`` present for every variable,
+    so pairs are matched by id, never by row order.
     """
-    wide = scores.pivot(index=id_column, columns="wave", values=variable)
-    wide = wide.reindex(columns=["pre", "post"])
-    return wide.dropna()
+    wide = scores.pivot(index=id_column, columns="wave")
+    variables = [column for column in scores.columns if column not in (id_column, "wave")]
+    return wide.reindex(columns=pd.MultiIndex.from_product([variables, ["pre", "post"]]))
+
+
+def paired_scores(wide: pd.DataFrame, variable: str) -> pd.DataFrame:
+    """Pre and post scores of one variable for participants scored at both waves (see ``scores_by_wave``)."""
+    return wide[variable].dropna()
 
 
 def dz_confidence_interval(t: float, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
@@ -146,20 +152,20 @@ def analyze(scores: pd.DataFrame, study, correction: str | None = None, alpha: f
     correction = correction or study.config.analysis.correction
     alpha = study.config.analysis.alpha if alpha is None else alpha
     rows = []
-    scored_per_wave = scores.groupby("wave").count()
+    wide = scores_by_wave(scores, study.id_column)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         for instrument, scale in study.scales:
-            by_wave = scored_per_wave[scale.id] if len(scored_per_wave) else pd.Series(dtype=int)
-            pairs = paired_scores(scores, study.id_column, scale.id)
+            scored = wide[scale.id].notna().sum()
+            pairs = paired_scores(wide, scale.id)
             row = paired_statistics(pairs["pre"].to_numpy(), pairs["post"].to_numpy())
             row.update(
                 variable=scale.id,
                 name=scale.name,
                 instrument=instrument.label,
                 domain=scale.domain or "",
-                n_pre=int(by_wave.get("pre", 0)),
-                n_post=int(by_wave.get("post", 0)),
+                n_pre=int(scored["pre"]),
+                n_post=int(scored["post"]),
                 higher_is=scale.higher_is,
             )
             rows.append(row)

@@ -25,14 +25,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     run = run_study(study)
     written = write_outputs(run, out_dir, pdf=not args.no_pdf)
     improved = int((run.results["outcome"] == "improved").sum())
+    flow = run.flow
     print(
-        f"{study.name}: {len(run.results)} variables, {run.flow['matched']} participants at both waves, "
+        f"{study.name}: {len(run.results)} variables, {flow['matched']} participants at both waves, "
         f"{improved} significantly improved ({study.config.analysis.correction}, alpha {study.config.analysis.alpha})"
     )
     problems, excluded = len(run.problems), len(run.exclusions)
     if problems or excluded:
         print(f"note: invalid cells set to missing: {problems} (data-quality.csv); rows excluded: {excluded} (exclusions.csv)")
-    flow = run.flow
     if flow["matched"] == 0:
         print(f"warning: no participant id appears in both waves; check that '{study.id_column}' holds the same ids in both files")
     elif flow["post_only"]:

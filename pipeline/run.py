@@ -10,6 +10,7 @@ import os
 import platform
 import tempfile
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 
@@ -51,13 +52,14 @@ class StudyRun:
     def problems(self) -> pd.DataFrame:
         return pd.concat([w.problems for w in self.waves], ignore_index=True).reindex(columns=PROBLEM_COLUMNS)
 
-    @property
+    @cached_property
     def flow(self) -> dict[str, int]:
         """Participant counts for the flow diagram: each wave's accepted ids and those in both."""
-        ids = {w.wave: set(w.responses[self.study.id_column]) for w in self.waves}
+        by_wave = {w.wave: w for w in self.waves}
+        ids = {wave: set(w.responses[self.study.id_column]) for wave, w in by_wave.items()}
         return {
-            "rows_pre": self.waves[0].rows_read,
-            "rows_post": self.waves[1].rows_read,
+            "rows_pre": by_wave["pre"].rows_read,
+            "rows_post": by_wave["post"].rows_read,
             "valid_pre": len(ids["pre"]),
             "valid_post": len(ids["post"]),
             "matched": len(ids["pre"] & ids["post"]),

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.analyze import adjust_p, classify_outcome, paired_scores, paired_statistics
+from pipeline.analyze import adjust_p, classify_outcome, paired_scores, paired_statistics, scores_by_wave
 
 TOL = dict(rtol=0, atol=1e-6)
 
@@ -105,7 +105,7 @@ def test_pairs_are_formed_by_id_not_row_order():
     scores = pd.DataFrame(
         {"pid": ["a", "b", "c", "c", "a", "d"], "wave": ["pre", "pre", "pre", "post", "post", "post"], "s": [1.0, 2.0, 3.0, 5.0, 4.0, 9.0]}
     )
-    pairs = paired_scores(scores, "pid", "s")
+    pairs = paired_scores(scores_by_wave(scores, "pid"), "s")
     assert pairs.to_dict("index") == {"a": {"pre": 1.0, "post": 4.0}, "c": {"pre": 3.0, "post": 5.0}}
 
 
