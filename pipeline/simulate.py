@@ -77,11 +77,12 @@ def simulate_instrument(
 ) -> pd.DataFrame:
     """Raw item responses (reverse items stored reversed) given each scale's latent trait.
 
-    An item in several scales follows the first; an item in none (fillers) gets its own trait.
+    Only primary scales carry a trait (secondary scores follow from the same items). An item in
+    several scales follows the first; an item in none (fillers) gets its own trait.
     """
     n = len(next(iter(eta.values())))
     owner = {}
-    for scale in instrument.scales:
+    for scale in instrument.primary_scales:
         for item_id in scale.items:
             owner.setdefault(item_id, scale)
     low, high = instrument.response.min, instrument.response.max
@@ -108,7 +109,7 @@ def simulate_study(
     general = rng.standard_normal(participants)
     eta_pre, eta_post = {}, {}
     for instrument in instruments:
-        for scale in instrument.scales:
+        for scale in instrument.primary_scales:
             base = 0.5 * general + np.sqrt(0.75) * rng.standard_normal(participants)
             change = PLANTED_CHANGE.get(scale.id, 0.0)
             eta_pre[scale.id] = base

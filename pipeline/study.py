@@ -23,12 +23,14 @@ STUDY_FILE = "study.yaml"
 
 
 class AnalysisOptions(BaseModel):
-    """Which multiple-testing correction decides a variable's ``outcome``, and at which alpha."""
+    """Which multiple-testing correction decides a variable's ``outcome``, at which alpha, and
+    whether instruments' secondary scores (``role: secondary``) join the analysed family."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     correction: Literal["holm", "fdr"] = "holm"
     alpha: float = Field(default=0.05, gt=0, lt=1)
+    include_secondary: bool = False
 
 
 class StudyConfig(BaseModel):
@@ -67,8 +69,10 @@ class Study:
 
     @property
     def scales(self) -> list[tuple[Instrument, Scale]]:
-        """Every scale of every instrument, in study order, with its instrument."""
-        return [(instrument, scale) for instrument in self.instruments for scale in instrument.scales]
+        """The analysed scales, in study order, with their instruments: every primary scale, plus
+        the secondary ones when ``analysis.include_secondary`` is set. All scales are scored."""
+        wanted = ("primary", "secondary") if self.config.analysis.include_secondary else ("primary",)
+        return [(i, scale) for i in self.instruments for scale in i.scales if scale.role in wanted]
 
 
 def _study_problems(config: StudyConfig, instruments: list[Instrument]) -> list[str]:

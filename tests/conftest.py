@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,10 @@ SURVEYS = REPO / "surveys"
 MINIMAL = SURVEYS / "minimal-example"
 DEMO = SURVEYS / "demo-pilot"
 LIBRARY = REPO / "instruments"
+
+# Tests see the library as shipped: a developer's licensed overlays (instruments/local/) must not
+# change what the tests check. Set before any test (or subprocess) loads an instrument.
+os.environ["IMPACT_LOCAL_INSTRUMENTS"] = tempfile.mkdtemp(prefix="impact-no-overlays-")
 
 
 @pytest.fixture

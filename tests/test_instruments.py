@@ -51,7 +51,7 @@ def broken(change) -> dict:
         (lambda d: d["items"].append({"id": "tiny_1", "label": "again"}), "items[3] (tiny_1).id: duplicate item id 'tiny_1'"),
         (lambda d: d["scales"][0].update(min_items=4), "scales[0] (tiny_score).min_items: must be between 1 and the scale's 3 items, got 4"),
         (lambda d: d["scales"][0].update(min_items=0), "min_items: must be between 1"),
-        (lambda d: d["scales"][0].update(method="median"), "scales[0] (tiny_score).method: input should be 'mean' or 'sum', got 'median'"),
+        (lambda d: d["scales"][0].update(method="median"), "scales[0] (tiny_score).method: input should be 'mean', 'sum' or 'difference', got 'median'"),
         (lambda d: d["scales"][0].update(higher_is="up"), "scales[0] (tiny_score).higher_is: input should be 'better', 'worse' or 'neutral'"),
         (lambda d: d["items"][1].update(reverese=True), "items[1] (tiny_2).reverese: unknown field"),
         (lambda d: d.pop("citation"), "citation: required field is missing"),
