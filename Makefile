@@ -9,7 +9,7 @@ STAMP   := $(VENV)/.installed
 DEMO    := surveys/demo-pilot
 STUDY   ?= $(DEMO)
 
-.PHONY: help setup report run test bench demo lock clean
+.PHONY: help setup report run test check catalogue instrument bench demo lock clean
 
 help: ## Show this list of targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-8s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,8 +29,19 @@ report: setup ## Run the demo study and write reports/demo-pilot/impact-report.p
 run: setup ## Run any study: make run STUDY=surveys/<study> (writes reports/<study>/)
 	$(IMPACT) run $(STUDY)
 
-test: setup ## Run the test suite
+test: setup ## Check the instrument library strictly, then run the test suite
+	$(IMPACT) instruments check --strict
 	$(PYTHON) -m pytest
+
+check: setup ## Check instrument definitions (library; add PATHS=<files or study folders>)
+	$(IMPACT) instruments check --strict $(PATHS)
+
+catalogue: setup ## Write the library's codebook: reports/catalogue/instrument-catalogue.{html,pdf}
+	$(IMPACT) instruments catalogue
+
+instrument: setup ## Start a new instrument from the template: make instrument ID=<id>
+	@test -n "$(ID)" || { echo "usage: make instrument ID=<id>   (letters, digits, underscores)"; exit 2; }
+	$(IMPACT) instruments new $(ID)
 
 bench: setup ## Time and measure peak memory of `impact run` (demo and 10,000 participants); not a test
 	$(PYTHON) benchmarks/bench.py

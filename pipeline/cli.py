@@ -50,6 +50,83 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_instruments_check(args: argparse.Namespace) -> int:
+    from .instrument_check import check_files, files_to_check
+
+    files = files_to_check([Path(path) for path in args.paths])
+    findings, loaded = check_files(files, strict=args.strict)
+    for finding in findings:
+        print(finding)
+    errors = sum(finding.severity == "error" for finding in findings)
+    warnings = len(findings) - errors
+    print(f"checked {len(files)} instrument file(s), {loaded} loaded: {errors} error(s), {warnings} warning(s)")
+    return 2 if errors else 0
+
+
+def _cmd_instruments_new(args: argparse.Namespace) -> int:
+    from .instruments import ID_PATTERN, LIBRARY_DIR
+    from .report import TEMPLATES_DIR
+    import re
+    from string import Template
+
+    if not re.match(ID_PATTERN, args.id):
+        raise PipelineError(f"'{args.id}' is not a valid id: start with a letter, then letters, digits or underscores only")
+    folder = Path(args.dir) if args.dir else LIBRARY_DIR
+    path = folder / f"{args.id}.yaml"
+    if path.exists() and not args.force:
+        raise PipelineError(f"{path}: already exists; choose another id or pass --force to overwrite it")
+    template = Template((TEMPLATES_DIR / "instrument-template.yaml").read_text(encoding="utf-8"))
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(template.substitute(id=args.id, path=path), encoding="utf-8")
+    print(f"wrote {path}: fill in every TODO, then run: impact instruments check --strict {path}")
+    return 0
+
+
+def _cmd_instruments_catalogue(args: argparse.Namespace) -> int:
+    from .catalogue import render_catalogue_html
+    from .instruments import load_instrument
+    from .instrument_check import files_to_check
+    from .report import html_to_pdf, report_date
+    from .run import write_bytes
+
+    instruments = sorted((load_instrument(path) for path in files_to_check([Path(p) for p in args.paths])), key=lambda i: i.id)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html = render_catalogue_html(instruments, report_date(), include_wording=args.include_wording)
+    written = [write_bytes(html.encode("utf-8"), out_dir / "instrument-catalogue.html")]
+    if not args.no_pdf:
+        written.append(write_bytes(html_to_pdf(html), out_dir / "instrument-catalogue.pdf"))
+    print(f"catalogue of {len(instruments)} instruments")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def _add_instrument_commands(commands) -> None:
+    group = commands.add_parser("instruments", help="check, create and catalogue instrument definitions")
+    sub = group.add_subparsers(dest="instruments_command", required=True, metavar="ACTION")
+
+    check = sub.add_parser("check", help="validate definitions: schema, references, bands, norms, worked examples")
+    check.add_argument("paths", nargs="*", metavar="PATH", help="instrument files, folders or study folders (the library is always included)")
+    check.add_argument("--strict", action="store_true", help="treat incompleteness warnings as errors (as `make test` does)")
+    check.set_defaults(handler=_cmd_instruments_check)
+
+    new = sub.add_parser("new", help="write a commented template for a new instrument")
+    new.add_argument("id", metavar="ID", help="the instrument id, also its file name (letters, digits, underscores)")
+    new.add_argument("--dir", metavar="DIR", help="folder to write into (default: the library, instruments/)")
+    new.add_argument("--force", action="store_true", help="overwrite an existing file")
+    new.set_defaults(handler=_cmd_instruments_new)
+
+    catalogue = sub.add_parser("catalogue", help="write the codebook of the library as HTML and PDF")
+    catalogue.add_argument("paths", nargs="*", metavar="PATH", help="extra instrument files, folders or study folders")
+    catalogue.add_argument("--out", metavar="DIR", default=str(REPORTS_DIR / "catalogue"), help="output folder (default: reports/catalogue/)")
+    catalogue.add_argument("--no-pdf", action="store_true", help="write the HTML only")
+    catalogue.add_argument(
+        "--include-wording", action="store_true", help="print item wording from local overlays (licensed, local use only: never share the output)"
+    )
+    catalogue.set_defaults(handler=_cmd_instruments_catalogue)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="impact", description="Score pre/post surveys, test change, write impact reports.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -67,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--participants", type=_positive_int, default=150, metavar="N", help="participants enrolled (default 150)")
     demo.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
     demo.set_defaults(handler=_cmd_demo)
+
+    _add_instrument_commands(commands)
     return parser
 
 

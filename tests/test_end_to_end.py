@@ -64,6 +64,16 @@ def test_demo_recovers_the_planted_improvements(demo_run):
     assert results["n_pairs"].between(80, 115).all()
 
 
+def test_demo_scores_include_secondary_scales_outside_the_tested_family(demo_run):
+    scores = pd.read_csv(demo_run / "scores.csv")
+    for secondary in ["spane_b", "ahs_agency", "ahs_pathways", "mspss_friends", "lot_r_pessimism", "bcs_search"]:
+        assert secondary in scores.columns
+    complete = scores.dropna(subset=["spane_p", "spane_n"])
+    assert (complete["spane_b"] == complete["spane_p"] - complete["spane_n"]).all()
+    both = scores.dropna(subset=["ahs_agency", "ahs_pathways"])
+    assert (both["ahs_total"] == both["ahs_agency"] + both["ahs_pathways"]).all()
+
+
 def test_demo_report_names_headline_and_methods(demo_run):
     text = pdf_text(demo_run / "impact-report.pdf")
     assert "Significant improvement in 12 of 20 variables" in text

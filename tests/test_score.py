@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -122,3 +123,50 @@ def test_prorated_sum_equals_plain_sum_when_every_item_is_answered(case):
         keyed[item_id] = reverse_key(keyed[item_id], instrument.response.min, instrument.response.max)
     scores = score_instrument(complete, sum_instrument)["x_score"]
     assert (scores.to_numpy() == keyed.sum(axis=1).to_numpy()).all()  # exact, not approximate
+
+
+def with_scales(*extra_scales, reverse=(2,)):
+    """The 3-item 1..5 instrument above plus extra scales given as dicts."""
+    base = make_instrument(reverse=reverse)
+    data = base.model_dump(exclude_none=True)
+    data["scales"] += list(extra_scales)
+    return parse_instrument(data)
+
+
+def test_difference_scale_is_first_minus_second_and_missing_if_either_is():
+    """SPANE-B style: balance = first scale - second scale (Diener et al., 2010)."""
+    instrument = with_scales(
+        {"id": "x_pair", "name": "Pair", "items": ["x_1", "x_3"], "method": "sum", "min_items": 2, "higher_is": "better"},
+        {"id": "x_balance", "name": "Balance", "of": ["x_pair", "x_score"], "method": "difference", "higher_is": "better"},
+    )
+    scores = score_instrument(frame([[4, 2, 5], [4, 2, np.nan]]), instrument)
+    # Row 1 by hand: pair = 4 + 5 = 9; score = (4 + (6 - 2) + 5) / 3 = 13/3; balance = 9 - 13/3 = 14/3.
+    assert scores.loc[0, "x_balance"] == pytest.approx(14 / 3, abs=1e-12)
+    assert math.isnan(scores.loc[1, "x_balance"])  # pair needs both items
+
+
+def test_scale_reverse_items_override_the_item_flags_for_that_scale_only():
+    """LOT-R pessimism style: the same reversed item, scored as answered in one scale."""
+    instrument = with_scales(
+        {"id": "x_as_answered", "name": "Raw", "items": ["x_1", "x_2"], "method": "sum", "reverse_items": [], "higher_is": "worse"},
+    )
+    scores = score_instrument(frame([[4, 2, 5]]), instrument)
+    assert scores.loc[0, "x_as_answered"] == 4 + 2
+    assert scores.loc[0, "x_score"] == (4 + 4 + 5) / 3  # still reversed here
+
+
+def test_possible_scores_by_hand():
+    """Two items on 1..3, mean, one item enough: halves from 1 to 3; a sum of 2 of 3 items prorates by 3/2."""
+    from fractions import Fraction
+
+    from pipeline.score import possible_scores
+
+    instrument = with_scales(
+        {"id": "x_two", "name": "Two", "items": ["x_1", "x_3"], "method": "mean", "min_items": 1, "higher_is": "better"},
+        {"id": "x_sum", "name": "Sum", "items": ["x_1", "x_2", "x_3"], "method": "sum", "min_items": 2, "higher_is": "better"},
+    )
+    halves = {Fraction(n, 2) for n in range(2, 11)}
+    assert possible_scores(instrument, instrument.scale("x_two")) == halves
+    sums = possible_scores(instrument, instrument.scale("x_sum"))
+    assert set(range(3, 16)) <= sums and Fraction(9, 2) in sums and Fraction(5) in sums
+    assert min(sums) == 3 and max(sums) == 15

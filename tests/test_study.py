@@ -62,3 +62,18 @@ def test_two_instruments_may_not_define_the_same_column(minimal_study):
 def test_folder_without_study_file(tmp_path):
     with pytest.raises(PipelineError, match=r"study.yaml: file not found; a study folder needs a study.yaml"):
         load_study(tmp_path)
+
+
+def test_secondary_scales_are_scored_but_analysed_only_when_asked(tmp_path):
+    from .conftest import DEMO
+
+    study = load_study(DEMO)
+    analysed = [scale.id for _, scale in study.scales]
+    assert len(analysed) == 20 and "spane_b" not in analysed
+    folder = tmp_path / "demo"
+    shutil.copytree(DEMO, folder)
+    text = (folder / "study.yaml").read_text().replace("correction: holm", "correction: holm\n  include_secondary: true")
+    (folder / "study.yaml").write_text(text)
+    wider = [scale.id for _, scale in load_study(folder).scales]
+    assert {"spane_b", "ahs_agency", "mspss_family", "lot_r_pessimism", "bcs_search"} <= set(wider)
+    assert len(wider) == 29
