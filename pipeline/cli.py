@@ -7,8 +7,10 @@ traceback; an unexpected internal error ends with status 3 and a hint to re-run 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
+from string import Template
 
 from . import __version__
 from .errors import PipelineError
@@ -66,8 +68,6 @@ def _cmd_instruments_check(args: argparse.Namespace) -> int:
 def _cmd_instruments_new(args: argparse.Namespace) -> int:
     from .instruments import ID_PATTERN, LIBRARY_DIR
     from .report import TEMPLATES_DIR
-    import re
-    from string import Template
 
     if not re.match(ID_PATTERN, args.id):
         raise PipelineError(f"'{args.id}' is not a valid id: start with a letter, then letters, digits or underscores only")
@@ -84,8 +84,8 @@ def _cmd_instruments_new(args: argparse.Namespace) -> int:
 
 def _cmd_instruments_catalogue(args: argparse.Namespace) -> int:
     from .catalogue import render_catalogue_html
-    from .instruments import load_instrument
     from .instrument_check import files_to_check
+    from .instruments import load_instrument
     from .report import html_to_pdf, report_date
     from .run import write_bytes
 

@@ -278,8 +278,9 @@ def _reliability_problems(instrument: Instrument, scale_ids: list[str]) -> list[
         where = f"reliability[{index}] ({entry.scale})"
         if entry.scale not in scale_ids:
             problems.append((f"{where}.scale", f"unknown scale '{entry.scale}'"))
-        has_range = entry.low is not None or entry.high is not None
-        if (entry.value is None) == (not has_range) or (has_range and (entry.low is None or entry.high is None)):
+        single = entry.value is not None and entry.low is None and entry.high is None
+        ranged = entry.value is None and entry.low is not None and entry.high is not None
+        if not (single or ranged):
             problems.append((where, "give either 'value' or both 'low' and 'high'"))
         figures = [f for f in (entry.value, entry.low, entry.high) if f is not None]
         if any(not 0 < f <= 1 for f in figures):
