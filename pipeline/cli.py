@@ -66,6 +66,7 @@ def _cmd_instruments_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_instruments_new(args: argparse.Namespace) -> int:
+    from .instrument_check import display_path
     from .instruments import ID_PATTERN, LIBRARY_DIR
     from .report import TEMPLATES_DIR
 
@@ -77,8 +78,9 @@ def _cmd_instruments_new(args: argparse.Namespace) -> int:
         raise PipelineError(f"{path}: already exists; choose another id or pass --force to overwrite it")
     template = Template((TEMPLATES_DIR / "instrument-template.yaml").read_text(encoding="utf-8"))
     folder.mkdir(parents=True, exist_ok=True)
-    path.write_text(template.substitute(id=args.id, path=path), encoding="utf-8")
-    print(f"wrote {path}: fill in every TODO, then run: impact instruments check --strict {path}")
+    shown = display_path(path)
+    path.write_text(template.substitute(id=args.id, path=shown), encoding="utf-8")
+    print(f"wrote {shown}: fill in every TODO, then run: impact instruments check --strict {shown}")
     return 0
 
 
