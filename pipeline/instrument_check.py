@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import PipelineError
-from .instruments import LIBRARY_DIR, Instrument, Scale, instrument_files, load_instrument
+from .instruments import LIBRARY_DIR, Instrument, Scale, clashing_ids, instrument_files, load_instrument
 from .score import possible_scores, score_instrument, score_range
 
 Severity = Literal["error", "warning"]
@@ -242,20 +242,16 @@ def uniqueness_findings(loaded: list[tuple[str, Instrument]]) -> list[Finding]:
     One finding per pair of clashing files, naming the shared ids (item ids name export columns
     and scale ids name score columns, so a clash would mix two instruments' data).
     """
+    by_pair: dict[tuple[str, str], list[str]] = {}
+    for name, first, later in clashing_ids((source, [i.id, *i.column_ids]) for source, i in loaded):
+        by_pair.setdefault((later, first), []).append(name)
+    instrument_ids = {source: instrument.id for source, instrument in loaded}
     findings = []
-    owners: dict[str, str] = {}
-    for source, instrument in loaded:
-        names = [instrument.id, *instrument.item_ids, *(scale.id for scale in instrument.scales)]
-        clashes: dict[str, list[str]] = {}
-        for name in names:
-            owner = owners.setdefault(name, source)
-            if owner != source:
-                clashes.setdefault(owner, []).append(name)
-        for owner, shared in clashes.items():
-            shown = ", ".join(shared[:6]) + (f" and {len(shared) - 6} more" if len(shared) > 6 else "")
-            findings.append(
-                Finding(source, "id" if shared[0] == instrument.id else "items", f"{shown} already defined in {owner}; ids must be unique across the library and a study's instruments (rename, or drop the copy)")
-            )
+    for (source, owner), shared in by_pair.items():
+        shown = ", ".join(shared[:6]) + (f" and {len(shared) - 6} more" if len(shared) > 6 else "")
+        findings.append(
+            Finding(source, "id" if shared[0] == instrument_ids[source] else "items", f"{shown} already defined in {owner}; ids must be unique across the library and a study's instruments (rename, or drop the copy)")
+        )
     return findings
 
 

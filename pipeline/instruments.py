@@ -202,6 +202,11 @@ class Instrument(_Strict):
         return {item.id for item in self.items if item.reverse}
 
     @property
+    def column_ids(self) -> list[str]:
+        """The item and scale ids: the instrument's export and score column names."""
+        return self.item_ids + [scale.id for scale in self.scales]
+
+    @property
     def label(self) -> str:
         """How reports name the instrument: its short name if it has one."""
         return self.short_name or self.name
@@ -234,7 +239,7 @@ class Instrument(_Strict):
         return ids
 
 
-def _scale_problems(instrument: Instrument, index: int, scale: Scale, item_ids: set[str], scale_ids: list[str]) -> list[tuple[str, str]]:
+def _scale_problems(instrument: Instrument, index: int, scale: Scale, item_ids: set[str]) -> list[tuple[str, str]]:
     where = f"scales[{index}] ({scale.id})"
     problems: list[tuple[str, str]] = []
     if scale.id in item_ids:
@@ -272,12 +277,10 @@ def _scale_problems(instrument: Instrument, index: int, scale: Scale, item_ids: 
     return problems
 
 
-def _reliability_problems(instrument: Instrument, scale_ids: list[str]) -> list[tuple[str, str]]:
+def _reliability_problems(instrument: Instrument) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     for index, entry in enumerate(instrument.reliability):
         where = f"reliability[{index}] ({entry.scale})"
-        if entry.scale not in scale_ids:
-            problems.append((f"{where}.scale", f"unknown scale '{entry.scale}'"))
         single = entry.value is not None and entry.low is None and entry.high is None
         ranged = entry.value is None and entry.low is not None and entry.high is not None
         if not (single or ranged):
@@ -290,12 +293,10 @@ def _reliability_problems(instrument: Instrument, scale_ids: list[str]) -> list[
     return problems
 
 
-def _norm_problems(instrument: Instrument, scale_ids: list[str]) -> list[tuple[str, str]]:
+def _norm_problems(instrument: Instrument) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     for index, norm in enumerate(instrument.norms):
         where = f"norms[{index}] ({norm.scale})"
-        if norm.scale not in scale_ids:
-            problems.append((f"{where}.scale", f"unknown scale '{norm.scale}'"))
         if norm.sd is not None and norm.sd <= 0:
             problems.append((f"{where}.sd", f"must be positive, got {norm.sd}"))
         if norm.n is not None and norm.n < 1:
@@ -320,6 +321,21 @@ def _example_problems(instrument: Instrument, item_ids: set[str], scale_ids: lis
     return problems
 
 
+def clashing_ids(owned) -> list[tuple[str, str, str]]:
+    """Ids claimed by two owners, as ``(id, first owner, later owner)`` in the order met.
+
+    ``owned`` is an iterable of ``(owner, ids)`` pairs; an owner may repeat an id of its own.
+    """
+    first: dict[str, str] = {}
+    clashes = []
+    for owner, ids in owned:
+        for name in ids:
+            earlier = first.setdefault(name, owner)
+            if earlier != owner:
+                clashes.append((name, earlier, owner))
+    return clashes
+
+
 def reference_problems(instrument: Instrument) -> list[tuple[str, str]]:
     """Cross-reference checks pydantic cannot express, as (field path, problem) pairs."""
     problems: list[tuple[str, str]] = []
@@ -340,9 +356,13 @@ def reference_problems(instrument: Instrument) -> list[tuple[str, str]]:
     for index, scale in enumerate(instrument.scales):
         if scale_ids.index(scale.id) != index:
             problems.append((f"scales[{index}] ({scale.id}).id", f"duplicate scale id '{scale.id}'"))
-        problems += _scale_problems(instrument, index, scale, item_ids, scale_ids)
-    problems += _reliability_problems(instrument, scale_ids)
-    problems += _norm_problems(instrument, scale_ids)
+        problems += _scale_problems(instrument, index, scale, item_ids)
+    for field, entries in (("reliability", instrument.reliability), ("norms", instrument.norms)):
+        for index, entry in enumerate(entries):
+            if entry.scale not in scale_ids:
+                problems.append((f"{field}[{index}] ({entry.scale}).scale", f"unknown scale '{entry.scale}'"))
+    problems += _reliability_problems(instrument)
+    problems += _norm_problems(instrument)
     problems += _example_problems(instrument, item_ids, scale_ids)
     return problems
 

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import PipelineError
-from .instruments import LIBRARY_DIR, Instrument, Scale, find_instrument, load_instrument
+from .instruments import LIBRARY_DIR, Instrument, Scale, clashing_ids, find_instrument, load_instrument
 from .yamlio import describe_validation_error, read_yaml_mapping
 
 WAVES = ("pre", "post")
@@ -83,16 +83,12 @@ def _study_problems(config: StudyConfig, instruments: list[Instrument]) -> list[
     duplicates = sorted({i for i in config.instruments if config.instruments.count(i) > 1})
     if duplicates:
         problems.append(f"instruments: listed twice: {', '.join(duplicates)}")
-    owner: dict[str, str] = {}
-    for instrument in instruments:
-        for column in instrument.item_ids + [scale.id for scale in instrument.scales]:
-            if column in owner and owner[column] != instrument.id:
-                problems.append(
-                    f"instruments: '{column}' is defined by both {owner[column]} and {instrument.id}; "
-                    "item and scale ids must be unique within a study"
-                )
-            owner[column] = instrument.id
-    if config.id_column in owner or config.id_column == "wave":
+    for column, first, later in clashing_ids((i.id, i.column_ids) for i in instruments):
+        problems.append(
+            f"instruments: '{column}' is defined by both {first} and {later}; item and scale ids must be unique within a study"
+        )
+    columns = {column for instrument in instruments for column in instrument.column_ids}
+    if config.id_column in columns or config.id_column == "wave":
         problems.append(f"id_column: '{config.id_column}' clashes with an item or scale id (or 'wave')")
     return problems
 
