@@ -1,36 +1,66 @@
-"""Analyze: paired pre/post statistics for every scale, with corrections across the study's scales.
+"""Analyze: the full paired pre/post analysis of every scale, corrected across the study's scales.
 
 Pairs are formed by participant id, never by row order: only participants with a score at both
-waves enter a scale's test (so ``n_pairs`` can differ between scales). For each scale:
+waves enter a scale's paired statistics (so ``n_pairs`` can differ between scales). For each
+scale this stage applies the families in ``pipeline.statistics`` (see each module for formulas
+and sources) and returns three tables:
 
-* ``mean_diff`` = mean(post - pre); its 95% interval and the paired t-test are Student's (1908),
-  as R's ``t.test(post, pre, paired = TRUE)``;
-* ``d_z`` = mean_diff / SD(post - pre) (Cohen, 1988; Lakens, 2013, eq. 6), with a 95% interval
-  from the noncentral t distribution (Steiger & Fouladi, 1997), as R's
-  ``effectsize::cohens_d(post, pre, paired = TRUE)``;
-* ``p_holm`` (Holm, 1979) and ``p_fdr`` (Benjamini & Hochberg, 1995) are adjusted across all
-  scales of the study that have a p-value, as R's ``p.adjust``;
-* ``outcome`` reads the adjusted p chosen in ``study.yaml`` (Holm by default) against its alpha,
-  with the sign of the change and the scale's direction of improvement.
+* ``results`` (``results.csv``): one row per scale, the columns of ``RESULT_COLUMNS``, defined
+  in the README's data dictionary;
+* ``reliable_change`` (``reliable_change.csv``): one row per paired participant per scale with
+  a reliable change basis, with the RCI and its category;
+* ``attrition`` (``attrition.csv``): baseline scores of completers against non-completers.
+
+``p_holm`` and ``p_fdr`` are adjusted across every scale of the study that has a p-value;
+``outcome`` reads the adjusted p chosen in ``study.yaml`` (Holm by default) against its alpha,
+with the sign of the change and the scale's direction of improvement.
 """
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
-from statsmodels.stats.multitest import multipletests
+
+from .score import keyed_items
+from .statistics.attrition import ATTRITION_STATISTICS, compare_baseline
+from .statistics.bayes import MEDIUM_PRIOR_SCALE, jzs_log_bf10
+from .statistics.mixed import wave_effect
+from .statistics.multiplicity import adjust_p
+from .statistics.paired import paired_statistics
+from .statistics.power import minimum_detectable_dz
+from .statistics.reliability import complete_cases, cronbach_alpha, omega_total
+from .statistics.reliable_change import change_basis, classify_change, is_case
+from .statistics.wilcoxon import signed_rank_test
 
 RESULT_COLUMNS = [
-    "variable", "name", "instrument", "domain", "n_pre", "n_post", "n_pairs",
+    "variable", "name", "instrument", "domain", "higher_is", "n_pre", "n_post", "n_pairs",
     "mean_pre", "sd_pre", "mean_post", "sd_post", "mean_diff", "sd_diff", "ci_low", "ci_high",
-    "t", "df", "p", "d_z", "d_z_ci_low", "d_z_ci_high", "p_holm", "p_fdr",
-    "higher_is", "outcome", "note",
+    "t", "df", "p", "d_z", "d_z_ci_low", "d_z_ci_high", "d_av", "g_av",
+    "wilcoxon_v", "wilcoxon_n", "wilcoxon_method", "p_wilcoxon", "r_rb",
+    "p_holm", "p_fdr",
+    "alpha_pre", "alpha_n_pre", "alpha_post", "alpha_n_post", "omega_pre", "omega_post",
+    "shapiro_p", "bf10", "log_bf10", "mde_dz",
+    "rci_basis", "rci_sd", "rci_reliability", "rci_threshold",
+    "rci_improved_pct", "rci_unchanged_pct", "rci_deteriorated_pct",
+    "recovery_cutoff", "n_cases_pre", "recovered_pct",
+    "lmm_estimate", "lmm_se", "lmm_p", "lmm_n",
+    "outcome", "note",
 ]  # fmt: skip
 
-CONFIDENCE = 0.95
+RELIABLE_CHANGE_COLUMNS = ["variable", "pre", "post", "change", "rci", "category", "case_pre", "case_post", "recovered"]
+ATTRITION_COLUMNS = ["variable", "name", "instrument", *ATTRITION_STATISTICS, "note"]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The three tables of the analysis stage (see the module docstring)."""
+
+    results: pd.DataFrame
+    reliable_change: pd.DataFrame
+    attrition: pd.DataFrame
 
 
 def scores_by_wave(scores: pd.DataFrame, id_column: str) -> pd.DataFrame:
@@ -49,88 +79,6 @@ def paired_scores(wide: pd.DataFrame, variable: str) -> pd.DataFrame:
     return wide[variable].dropna()
 
 
-def dz_confidence_interval(t: float, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """Interval for d_z by inverting the noncentral t distribution (Steiger & Fouladi, 1997).
-
-    Finds the noncentrality parameters ``ncp`` with ``P(T <= t | df = n - 1, ncp) = 1 - a/2``
-    and ``= a/2`` and divides them by sqrt(n), as ``effectsize::cohens_d(paired = TRUE)``.
-    """
-    df = n - 1
-    tail = (1 - confidence) / 2
-
-    def solve(target: float) -> float:
-        def gap(ncp: float) -> float:
-            return stats.nct.cdf(t, df, ncp) - target
-
-        width = 2.0 + abs(t) * 0.5
-        low, high = t - width, t + width
-        while gap(low) < 0:
-            low -= width
-        while gap(high) > 0:
-            high += width
-        return optimize.brentq(gap, low, high, xtol=1e-12, rtol=1e-12, maxiter=500)
-
-    return solve(1 - tail) / np.sqrt(n), solve(tail) / np.sqrt(n)
-
-
-def paired_statistics(pre: np.ndarray, post: np.ndarray) -> dict:
-    """Descriptives, paired t-test and d_z for aligned pre/post arrays (complete pairs only).
-
-    Statistics that are undefined for the data (fewer than 2 pairs, differences without
-    variance) are NaN and ``note`` says why.
-    """
-    pre = np.asarray(pre, dtype=float)
-    post = np.asarray(post, dtype=float)
-    n = len(pre)
-    row = dict.fromkeys(
-        ["mean_pre", "sd_pre", "mean_post", "sd_post", "mean_diff", "sd_diff", "ci_low", "ci_high",
-         "t", "df", "p", "d_z", "d_z_ci_low", "d_z_ci_high"],  # fmt: skip
-        np.nan,
-    )
-    row.update(n_pairs=n, note="")
-    if n == 0:
-        row["note"] = "no participant has a score at both waves"
-        return row
-    diff = post - pre
-    row.update(mean_pre=pre.mean(), mean_post=post.mean(), mean_diff=diff.mean())
-    if n < 2:
-        row["note"] = "fewer than 2 pairs: no test"
-        return row
-    row.update(sd_pre=pre.std(ddof=1), sd_post=post.std(ddof=1), sd_diff=diff.std(ddof=1), df=n - 1)
-    if not row["sd_diff"] > 0:
-        row["note"] = "every participant changed by the same amount: no variance, no test"
-        return row
-    se = row["sd_diff"] / np.sqrt(n)
-    t = row["mean_diff"] / se
-    margin = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * se
-    d_low, d_high = dz_confidence_interval(t, n)
-    row.update(
-        t=t,
-        p=2 * stats.t.sf(abs(t), n - 1),
-        ci_low=row["mean_diff"] - margin,
-        ci_high=row["mean_diff"] + margin,
-        d_z=row["mean_diff"] / row["sd_diff"],
-        d_z_ci_low=d_low,
-        d_z_ci_high=d_high,
-    )
-    return row
-
-
-def adjust_p(p_values, method: str) -> np.ndarray:
-    """Adjust p-values across a family, ignoring missing ones (statsmodels would return all-NaN).
-
-    ``method`` is ``holm`` (Holm, 1979) or ``fdr`` (Benjamini & Hochberg, 1995), matching R's
-    ``p.adjust(p, "holm")`` and ``p.adjust(p, "BH")`` on the non-missing p-values.
-    """
-    p = np.asarray(p_values, dtype=float)
-    adjusted = np.full(p.shape, np.nan)
-    present = ~np.isnan(p)
-    if present.any():
-        name = {"holm": "holm", "fdr": "fdr_bh"}[method]
-        adjusted[present] = multipletests(p[present], method=name)[1]
-    return adjusted
-
-
 def classify_outcome(mean_diff: float, p_adjusted: float, higher_is: str, alpha: float) -> str:
     """``improved`` / ``worsened`` / ``changed`` (neutral direction) / ``no significant change``."""
     if np.isnan(p_adjusted):
@@ -143,32 +91,138 @@ def classify_outcome(mean_diff: float, p_adjusted: float, higher_is: str, alpha:
     return "improved" if increased == (higher_is == "better") else "worsened"
 
 
-def analyze(scores: pd.DataFrame, study, correction: str | None = None, alpha: float | None = None) -> pd.DataFrame:
-    """One row of paired statistics per scale of ``study``, corrected across the study's scales.
+def reliability_at_wave(items: pd.DataFrame | None) -> dict:
+    """Cronbach's alpha, its n (complete responders) and omega total of keyed items at one wave."""
+    if items is None:
+        return {"alpha": np.nan, "n": 0, "omega": np.nan}
+    complete = complete_cases(items.to_numpy(dtype=float))
+    return {"alpha": cronbach_alpha(complete), "n": len(complete), "omega": omega_total(complete)}
 
-    ``scores`` is long (one row per participant per wave); correction and alpha default to the
-    study's ``analysis`` options.
+
+def paired_tests(pre: np.ndarray, post: np.ndarray, alpha: float) -> dict:
+    """Every per-scale statistic that needs only the paired scores (see ``pipeline.statistics``)."""
+    row = paired_statistics(pre, post)
+    ranks = signed_rank_test(post - pre)
+    row.update(
+        wilcoxon_v=ranks.v,
+        wilcoxon_n=ranks.n_nonzero if row["n_pairs"] else np.nan,
+        wilcoxon_method=ranks.method,
+        p_wilcoxon=ranks.p,
+        r_rb=ranks.r_rb,
+        mde_dz=minimum_detectable_dz(row["n_pairs"], alpha),
+        log_bf10=np.nan if np.isnan(row["t"]) else jzs_log_bf10(row["t"], row["n_pairs"], MEDIUM_PRIOR_SCALE),
+    )
+    row["bf10"] = np.exp(row["log_bf10"])
+    if ranks.note and ranks.note not in " ".join(row["notes"]):
+        row["notes"].append(ranks.note)
+    return row
+
+
+def reliable_change(instrument, scale, pre: np.ndarray, post: np.ndarray, row: dict) -> tuple[dict, dict | None]:
+    """The ``rci_*`` and recovery columns of ``row`` and the per-participant classifications."""
+    columns = dict.fromkeys(
+        ["rci_basis", "rci_sd", "rci_reliability", "rci_threshold", "rci_improved_pct", "rci_unchanged_pct",
+         "rci_deteriorated_pct", "recovery_cutoff", "n_cases_pre", "recovered_pct"],  # fmt: skip
+        np.nan,
+    )
+    columns.update(rci_basis="", recovery_cutoff="")
+    if len(pre) == 0:
+        return columns, None
+    basis, reason = change_basis(instrument, scale, row["sd_pre"], row["alpha_pre"])
+    if basis is None:
+        if len(pre) >= 2:  # with fewer pairs the paired note already says why
+            row["notes"].append(reason)
+        return columns, None
+    rci = (post - pre) / basis.s_diff
+    category = classify_change(rci, scale.higher_is)
+    columns.update(rci_basis=basis.basis, rci_sd=basis.sd, rci_reliability=basis.reliability, rci_threshold=basis.threshold)
+    if scale.higher_is != "neutral":
+        for name in ("improved", "unchanged", "deteriorated"):
+            columns[f"rci_{name}_pct"] = 100 * np.mean(category == name)
+    participants = {"pre": pre, "post": post, "change": post - pre, "rci": rci, "category": category}
+    cutoff = scale.cutoffs[0] if scale.cutoffs and scale.higher_is != "neutral" else None
+    if cutoff is not None:
+        case_pre, case_post = is_case(pre, cutoff), is_case(post, cutoff)
+        recovered = case_pre & ~case_post & (category == "improved")
+        columns.update(
+            recovery_cutoff=f"{cutoff.case_when} {cutoff.score:g}",
+            n_cases_pre=int(case_pre.sum()),
+            recovered_pct=100 * recovered.sum() / case_pre.sum() if case_pre.any() else np.nan,
+        )
+        participants.update(case_pre=case_pre, case_post=case_post, recovered=recovered)
+    return columns, participants
+
+
+def scale_row(instrument, scale, scale_scores: pd.DataFrame, items: dict, alpha: float) -> tuple[dict, pd.DataFrame | None, dict]:
+    """The results row, the reliable-change rows and the attrition row of one scale.
+
+    ``scale_scores`` has one row per participant (index = id) and ``pre``/``post`` columns;
+    ``items`` maps each wave to the scale's keyed item responses (None for a composite scale).
+    """
+    paired = scale_scores.dropna()
+    pre, post = paired["pre"].to_numpy(dtype=float), paired["post"].to_numpy(dtype=float)
+    row = paired_tests(pre, post, alpha)
+    for wave in ("pre", "post"):
+        wave_reliability = reliability_at_wave(items[wave])
+        row.update({f"alpha_{wave}": wave_reliability["alpha"], f"alpha_n_{wave}": wave_reliability["n"], f"omega_{wave}": wave_reliability["omega"]})
+    model = wave_effect(scale_scores["pre"].to_numpy(dtype=float), scale_scores["post"].to_numpy(dtype=float))
+    row.update(lmm_estimate=model.estimate, lmm_se=model.se, lmm_p=model.p, lmm_n=model.n_participants)
+    if model.note and row["n_pairs"]:
+        row["notes"].append(model.note)
+    change_columns, participants = reliable_change(instrument, scale, pre, post, row)
+    row.update(change_columns)
+    counts = scale_scores.notna().sum()
+    row.update(
+        variable=scale.id,
+        name=scale.name,
+        instrument=instrument.label,
+        domain=scale.domain or "",
+        higher_is=scale.higher_is,
+        n_pre=int(counts["pre"]),
+        n_post=int(counts["post"]),
+        note="; ".join(dict.fromkeys(row.pop("notes"))),
+    )
+    change_table = None
+    if participants is not None:
+        change_table = pd.DataFrame({"variable": scale.id, **participants}, index=paired.index)
+    baseline = scale_scores["pre"]
+    completers = scale_scores["post"].notna()
+    attrition = compare_baseline(baseline[completers].dropna(), baseline[~completers].dropna())
+    attrition.update(variable=scale.id, name=scale.name, instrument=instrument.label)
+    return row, change_table, attrition
+
+
+def analyze(
+    scores: pd.DataFrame,
+    study,
+    responses: dict[str, pd.DataFrame] | None = None,
+    correction: str | None = None,
+    alpha: float | None = None,
+) -> Analysis:
+    """The full analysis of every analysed scale of ``study`` (see the module docstring).
+
+    ``scores`` is long (one row per participant per wave); ``responses`` maps each wave to its
+    validated item responses (for alpha and omega; without it they are empty). Correction and
+    alpha default to the study's ``analysis`` options.
     """
     correction = correction or study.config.analysis.correction
     alpha = study.config.analysis.alpha if alpha is None else alpha
-    rows = []
     wide = scores_by_wave(scores, study.id_column)
+    rows, change_tables, attrition_rows = [], [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         for instrument, scale in study.scales:
-            scored = wide[scale.id].notna().sum()
-            pairs = paired_scores(wide, scale.id)
-            row = paired_statistics(pairs["pre"].to_numpy(), pairs["post"].to_numpy())
-            row.update(
-                variable=scale.id,
-                name=scale.name,
-                instrument=instrument.label,
-                domain=scale.domain or "",
-                n_pre=int(scored["pre"]),
-                n_post=int(scored["post"]),
-                higher_is=scale.higher_is,
-            )
+            items = {
+                wave: None
+                if responses is None or scale.is_composite
+                else keyed_items(responses[wave], instrument, scale)
+                for wave in ("pre", "post")
+            }
+            row, change_table, attrition = scale_row(instrument, scale, wide[scale.id], items, alpha)
             rows.append(row)
+            attrition_rows.append(attrition)
+            if change_table is not None:
+                change_tables.append(change_table)
     results = pd.DataFrame(rows)
     results["p_holm"] = adjust_p(results["p"], "holm")
     results["p_fdr"] = adjust_p(results["p"], "fdr")
@@ -177,4 +231,17 @@ def analyze(scores: pd.DataFrame, study, correction: str | None = None, alpha: f
         classify_outcome(diff, p, direction, alpha)
         for diff, p, direction in zip(results["mean_diff"], decisive, results["higher_is"])
     ]
-    return results[RESULT_COLUMNS]
+    return Analysis(
+        results=results[RESULT_COLUMNS],
+        reliable_change=reliable_change_table(change_tables, study.id_column),
+        attrition=pd.DataFrame(attrition_rows).reindex(columns=ATTRITION_COLUMNS),
+    )
+
+
+def reliable_change_table(tables: list[pd.DataFrame], id_column: str) -> pd.DataFrame:
+    """Per-participant reliable change rows of every scale, the participant id first."""
+    columns = [id_column, *RELIABLE_CHANGE_COLUMNS]
+    if not tables:
+        return pd.DataFrame(columns=columns)
+    table = pd.concat(tables).rename_axis(id_column).reset_index()
+    return table.reindex(columns=columns)

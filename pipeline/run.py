@@ -35,6 +35,8 @@ class StudyRun:
     waves: tuple[ValidatedWave, ...]
     scores: pd.DataFrame  # long: id column, wave, one column per scale
     results: pd.DataFrame  # one row per scale (see pipeline.analyze.RESULT_COLUMNS)
+    reliable_change: pd.DataFrame  # one row per paired participant per scale
+    attrition: pd.DataFrame  # one row per scale: completers against non-completers at baseline
 
     @property
     def ledger(self) -> pd.DataFrame:
@@ -91,7 +93,15 @@ def run_study(study: Study) -> StudyRun:
         frame.insert(1, "wave", validated.wave)
         scored.append(frame)
     scores = pd.concat(scored, ignore_index=True)
-    return StudyRun(study=study, waves=tuple(waves), scores=scores, results=analyze(scores, study))
+    analysis = analyze(scores, study, responses={w.wave: w.responses for w in waves})
+    return StudyRun(
+        study=study,
+        waves=tuple(waves),
+        scores=scores,
+        results=analysis.results,
+        reliable_change=analysis.reliable_change,
+        attrition=analysis.attrition,
+    )
 
 
 def manifest(run: StudyRun) -> dict:
@@ -114,6 +124,8 @@ def write_outputs(run: StudyRun, out_dir: Path, pdf: bool = True) -> list[Path]:
     written = [
         write_csv(run.scores, out_dir / "scores.csv"),
         write_csv(run.results, out_dir / "results.csv"),
+        write_csv(run.reliable_change, out_dir / "reliable_change.csv"),
+        write_csv(run.attrition, out_dir / "attrition.csv"),
         write_csv(run.ledger, out_dir / "ledger.csv"),
         write_csv(run.exclusions, out_dir / "exclusions.csv"),
         write_csv(run.problems, out_dir / "data-quality.csv"),
