@@ -1,7 +1,11 @@
-"""Wall time and peak memory of `impact run` on the demo study and on a generated large study.
+"""Wall time and peak memory of `impact run`, and of the analysis stage alone.
 
-Run with `make bench`. Each case runs `impact run` as a separate process (so import time counts,
-as it does for a user) and reads that process's own peak resident memory from os.wait4.
+Run with `make bench`. Part 1 runs `impact run` on the demo study and on a generated large study
+as separate processes (so import time counts, as it does for a user) and reads each process's
+own peak resident memory from os.wait4. Part 2 times `pipeline.analyze.analyze` alone for the
+demo's 20 variables at about 1,000 and 100,000 pairs (data simulated, validated and scored
+first, untimed); its memory is the peak of Python and numpy allocations during the stage
+(tracemalloc, measured in a second, separate call because tracing slows Python code).
 Not a test: numbers vary by machine, and nothing here asserts on time.
 """
 
@@ -12,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -47,5 +52,36 @@ def main() -> None:
             print(f"{label:<34} {seconds:>9.2f} {mebibytes:>15.0f}")
 
 
+def analysis_stage(pairs: int) -> tuple[int, float, float]:
+    """(matched pairs, seconds, peak MiB) of the analysis stage for a simulated demo study."""
+    from pipeline.analyze import analyze
+    from pipeline.run import run_study
+    from pipeline.simulate import FOLLOW_UP_RATE, write_demo_study
+    from pipeline.study import load_study
+
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = write_demo_study(Path(scratch) / "study", participants=round(pairs / FOLLOW_UP_RATE), seed=7)
+        study = load_study(folder)
+        run = run_study(study)  # ingest, validate, score (and one analysis, untimed)
+    responses = {w.wave: w.responses for w in run.waves}
+    start = time.perf_counter()
+    analysis = analyze(run.scores, study, responses=responses)
+    seconds = time.perf_counter() - start
+    tracemalloc.start()
+    analyze(run.scores, study, responses=responses)
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return int(analysis.results["n_pairs"].max()), seconds, peak
+
+
+def main_analysis() -> None:
+    print(f"\n{'analysis stage alone (20 variables)':<40} {'pairs':>8} {'wall (s)':>9} {'peak (MiB)':>11}")
+    print("-" * 71)
+    for target in (1_000, 100_000):
+        pairs, seconds, peak = analysis_stage(target)
+        print(f"{f'about {target:,} pairs':<40} {pairs:>8,} {seconds:>9.2f} {peak:>11.0f}")
+
+
 if __name__ == "__main__":
     main()
+    main_analysis()

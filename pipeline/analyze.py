@@ -136,7 +136,9 @@ def reliable_change(instrument, scale, pre: np.ndarray, post: np.ndarray, row: d
     rci = (post - pre) / basis.s_diff
     category = classify_change(rci, scale.higher_is)
     columns.update(rci_basis=basis.basis, rci_sd=basis.sd, rci_reliability=basis.reliability, rci_threshold=basis.threshold)
-    if scale.higher_is != "neutral":
+    if scale.higher_is == "neutral":
+        row["notes"].append("no direction of improvement: reliable change is in reliable_change.csv as increased or decreased")
+    else:
         for name in ("improved", "unchanged", "deteriorated"):
             columns[f"rci_{name}_pct"] = 100 * np.mean(category == name)
     participants = {"pre": pre, "post": post, "change": post - pre, "rci": rci, "category": category}
@@ -165,6 +167,10 @@ def scale_row(instrument, scale, scale_scores: pd.DataFrame, items: dict, alpha:
     for wave in ("pre", "post"):
         wave_reliability = reliability_at_wave(items[wave])
         row.update({f"alpha_{wave}": wave_reliability["alpha"], f"alpha_n_{wave}": wave_reliability["n"], f"omega_{wave}": wave_reliability["omega"]})
+    if items["pre"] is not None:
+        item_count = items["pre"].shape[1]
+        if item_count < 3:
+            row["notes"].append("one item: no alpha or omega" if item_count == 1 else "two items: no omega (one factor needs 3 or more)")
     model = wave_effect(scale_scores["pre"].to_numpy(dtype=float), scale_scores["post"].to_numpy(dtype=float))
     row.update(lmm_estimate=model.estimate, lmm_se=model.se, lmm_p=model.p, lmm_n=model.n_participants)
     if model.note and row["n_pairs"]:
@@ -185,9 +191,10 @@ def scale_row(instrument, scale, scale_scores: pd.DataFrame, items: dict, alpha:
     change_table = None
     if participants is not None:
         change_table = pd.DataFrame({"variable": scale.id, **participants}, index=paired.index)
-    baseline = scale_scores["pre"]
-    completers = scale_scores["post"].notna()
-    attrition = compare_baseline(baseline[completers].dropna(), baseline[~completers].dropna())
+    baseline = scale_scores["pre"].to_numpy(dtype=float)
+    completers = scale_scores["post"].notna().to_numpy()
+    scored = ~np.isnan(baseline)
+    attrition = compare_baseline(baseline[completers & scored], baseline[~completers & scored])
     attrition.update(variable=scale.id, name=scale.name, instrument=instrument.label)
     return row, change_table, attrition
 

@@ -206,6 +206,8 @@ def report_context(run) -> dict:
         "alpha": options.alpha,
         "correction": options.correction,
         "correction_name": CORRECTION_NAMES[options.correction],
+        "other_correction_name": CORRECTION_NAMES["fdr" if options.correction == "holm" else "holm"],
+        "attrition_sentence": attrition_sentence(run.attrition),
         "rows": table,
         "flow": flow,
         "suppression_threshold": SUPPRESSION_THRESHOLD,
@@ -224,6 +226,19 @@ def forest_alt_text(results: pd.DataFrame) -> str:
         f"Forest plot of standardized change (d_z, right is better) for {len(results)} variables: "
         f"{len(improved)} improved significantly, the largest being {best['name']} "
         f"(d_z {format_number(abs(best['d_z']))})."
+    )
+
+
+def attrition_sentence(attrition: pd.DataFrame) -> str:
+    """The largest baseline difference between completers and non-completers, in words."""
+    compared = attrition.dropna(subset=["std_diff"])
+    if compared.empty:
+        return "Too few participants answered only before the program to compare them with those who stayed."
+    largest = compared.loc[compared["std_diff"].abs().idxmax()]
+    return (
+        "At the start, the largest difference between participants who answered both times and those who answered "
+        f"only before was {format_number(abs(largest['std_diff']))} standard deviations ({largest['name']}; Cohen's d "
+        "with the pooled SD; attrition.csv has every variable)."
     )
 
 

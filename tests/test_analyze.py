@@ -128,7 +128,7 @@ def test_every_edge_case_keeps_its_row_with_a_reason(edge_run, tmp_path):
     assert list(edge_run.results.columns) == RESULT_COLUMNS
     assert list(results.index) == ["few", "flat", "still", "blank", "mood"]
     notes = results["note"]
-    assert notes["few"] == "fewer than 2 pairs: no test"
+    assert notes["few"] == "fewer than 2 pairs: no test; one item: no alpha or omega"
     assert notes["flat"].startswith("every participant changed by the same amount")
     assert "every difference is zero" in notes["still"]
     assert notes["blank"].startswith("no participant has a score at both waves")

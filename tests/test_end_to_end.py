@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pandas as pd
 import pytest
@@ -13,8 +14,14 @@ from pipeline.simulate import PLANTED_CHANGE
 
 from .conftest import DEMO, run_impact
 
-ISSUE_COLUMNS = ["variable", "n_pairs", "mean_pre", "sd_pre", "mean_post", "sd_post", "mean_diff", "ci_low", "ci_high",
-                 "t", "df", "p", "d_z", "p_holm", "p_fdr", "higher_is", "outcome"]  # fmt: skip
+# Every column issues 2 and 4 name for results.csv.
+ISSUE_COLUMNS = [
+    "variable", "n_pairs", "mean_pre", "sd_pre", "mean_post", "sd_post", "mean_diff", "ci_low", "ci_high",
+    "t", "df", "p", "d_z", "d_z_ci_low", "d_z_ci_high", "d_av", "g_av", "wilcoxon_v", "p_wilcoxon", "r_rb",
+    "p_holm", "p_fdr", "alpha_pre", "alpha_post", "alpha_n_pre", "alpha_n_post", "omega_pre", "shapiro_p",
+    "bf10", "mde_dz", "rci_improved_pct", "rci_unchanged_pct", "rci_deteriorated_pct", "rci_basis",
+    "recovered_pct", "lmm_estimate", "lmm_p", "higher_is", "outcome", "note",
+]  # fmt: skip
 
 
 def pdf_text(path) -> str:
@@ -26,7 +33,7 @@ def test_minimal_example_runs_end_to_end(minimal_study, tmp_path):
     before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in minimal_study.glob("*.csv")}
     result = run_impact("run", str(minimal_study), "--out", str(out))
     assert result.returncode == 0, result.stderr
-    for name in ["scores.csv", "results.csv", "ledger.csv", "exclusions.csv", "data-quality.csv", "manifest.json", "impact-report.pdf"]:
+    for name in ["scores.csv", "results.csv", "reliable_change.csv", "attrition.csv", "ledger.csv", "exclusions.csv", "data-quality.csv", "manifest.json", "impact-report.pdf"]:
         assert (out / name).is_file(), name
 
     scores = pd.read_csv(out / "scores.csv")
@@ -64,6 +71,28 @@ def test_demo_recovers_the_planted_improvements(demo_run):
     assert results["n_pairs"].between(80, 115).all()
 
 
+def test_demo_results_fill_every_statistic(demo_run):
+    results = pd.read_csv(demo_run / "results.csv").set_index("variable")
+    assert set(ISSUE_COLUMNS) <= set(results.reset_index().columns)
+    numeric = [c for c in ISSUE_COLUMNS if c not in ("variable", "rci_basis", "recovered_pct", "higher_is", "outcome", "note")]
+    directed = results["higher_is"] != "neutral"
+    # The demo has enough data for every statistic, except omega for the two-item BCS presence scale.
+    assert results.loc[directed, numeric].drop(columns="omega_pre").notna().all().all()
+    assert results.loc[directed, "omega_pre"].isna().sum() == 1 and results.loc["bcs_presence", "note"].startswith("two items: no omega")
+    assert results.loc[directed, "note"].drop(index="bcs_presence").isna().all()
+    # MLQ search has no direction of improvement: its reliable change has no improved/deteriorated shares.
+    assert list(results.index[~directed]) == ["mlq_s"]
+    assert results.loc["mlq_s", "note"].startswith("no direction of improvement")
+    # Reliable change adds up, and recovery is reported exactly where a cut-off is declared (PHQ-9, GAD-7).
+    shares = results.loc[directed, ["rci_improved_pct", "rci_unchanged_pct", "rci_deteriorated_pct"]].sum(axis=1)
+    assert shares.round(9).eq(100).all()
+    assert set(results.index[results["recovered_pct"].notna()]) == {"phq9_total", "gad7_total"}
+    change = pd.read_csv(demo_run / "reliable_change.csv")
+    assert len(change) == results["n_pairs"].sum()
+    attrition = pd.read_csv(demo_run / "attrition.csv")
+    assert len(attrition) == 20 and (attrition["n_completers"] == results["n_pairs"].to_numpy()).all()
+
+
 def test_demo_scores_include_secondary_scales_outside_the_tested_family(demo_run):
     scores = pd.read_csv(demo_run / "scores.csv")
     for secondary in ["spane_b", "ahs_agency", "ahs_pathways", "mspss_friends", "lot_r_pessimism", "bcs_search"]:
@@ -76,8 +105,11 @@ def test_demo_scores_include_secondary_scales_outside_the_tested_family(demo_run
 
 def test_demo_report_names_headline_and_methods(demo_run):
     text = pdf_text(demo_run / "impact-report.pdf")
+    text = re.sub(r"\s+", " ", re.sub(r"([–-])\n", r"\1", text))  # undo line breaks after dashes
     assert "Significant improvement in 12 of 20 variables" in text
-    for phrase in ["paired t-test", "Holm", "Cohen's d", "no comparison group", "Loneliness (UCLA-LS3)"]:
+    for phrase in ["paired t-test", "Holm (1979)", "Benjamini–Hochberg", "Cohen's dz", "Hedges' gav", "Wilcoxon signed-rank",
+                   "rank-biserial", "Shapiro–Wilk", "JZS Bayes factor", "80% power", "Cronbach's alpha", "McDonald's omega",
+                   "Jacobson & Truax", "linear mixed", "no comparison group", "Loneliness (UCLA-LS3)"]:
         assert phrase in text, phrase
     assert "P00001" not in text
 
