@@ -43,7 +43,7 @@ instrument: setup ## Start a new instrument from the template: make instrument I
 	@test -n "$(ID)" || { echo "usage: make instrument ID=<id>   (letters, digits, underscores)"; exit 2; }
 	$(IMPACT) instruments new $(ID)
 
-bench: setup ## Time and measure peak memory of `impact run` (demo and 10,000 participants); not a test
+bench: setup ## Time and peak memory: `impact run` (demo, 10,000 participants) and the analysis stage alone (1k, 100k pairs); not a test
 	$(PYTHON) benchmarks/bench.py
 
 demo: setup ## Regenerate the demo study's data from its seeded generator
