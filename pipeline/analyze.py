@@ -29,11 +29,11 @@ from .statistics.attrition import ATTRITION_STATISTICS, compare_baseline
 from .statistics.bayes import MEDIUM_PRIOR_SCALE, jzs_log_bf10
 from .statistics.mixed import wave_effect
 from .statistics.multiplicity import adjust_p
-from .statistics.paired import paired_statistics
-from .statistics.power import minimum_detectable_dz
+from .statistics.paired import CONFIDENCE, paired_statistics
+from .statistics.power import POWER, minimum_detectable_dz
 from .statistics.reliability import complete_cases, cronbach_alpha, omega_total
-from .statistics.reliable_change import change_basis, classify_change, is_case
-from .statistics.wilcoxon import signed_rank_test
+from .statistics.reliable_change import CRITICAL_Z, change_basis, classify_change, is_case
+from .statistics.wilcoxon import DECIMALS, EXACT_BELOW, signed_rank_test
 
 RESULT_COLUMNS = [
     "variable", "name", "instrument", "domain", "higher_is", "n_pre", "n_post", "n_pairs",
@@ -52,6 +52,18 @@ RESULT_COLUMNS = [
 
 RELIABLE_CHANGE_COLUMNS = ["variable", "pre", "post", "change", "rci", "category", "case_pre", "case_post", "recovered"]
 ATTRITION_COLUMNS = ["variable", "name", "instrument", *ATTRITION_STATISTICS, "note"]
+
+
+#: The fixed conventions of the analysis, recorded in each run's manifest.json.
+CONVENTIONS = {
+    "confidence": CONFIDENCE,
+    "wilcoxon_rounding_decimals": DECIMALS,
+    "wilcoxon_exact_below_nonzero_differences": EXACT_BELOW,
+    "bayes_factor_cauchy_prior_scale": MEDIUM_PRIOR_SCALE,
+    "mde_power": POWER,
+    "reliable_change_critical_z": CRITICAL_Z,
+    "mixed_model": "score ~ wave + (1 | participant), REML, Wald z",
+}
 
 
 @dataclass(frozen=True)

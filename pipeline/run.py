@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
-from .analyze import analyze
+from .analyze import CONVENTIONS, analyze
 from .errors import PipelineError
 from .ingest import read_wave
 from .score import score_responses
@@ -113,6 +113,7 @@ def manifest(run: StudyRun) -> dict:
         "inputs": [{"wave": w.wave, "file": w.file, "sha256": w.sha256} for w in run.waves],
         "instruments": [str(path) for path in run.study.instrument_files],
         "analysis": run.study.config.analysis.model_dump(),
+        "conventions": CONVENTIONS,
         "python": platform.python_version(),
         "packages": {name: _version(name) for name in packages},
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 
 import pandas as pd
@@ -89,6 +90,8 @@ def test_demo_results_fill_every_statistic(demo_run):
     assert set(results.index[results["recovered_pct"].notna()]) == {"phq9_total", "gad7_total"}
     change = pd.read_csv(demo_run / "reliable_change.csv")
     assert len(change) == results["n_pairs"].sum()
+    conventions = json.loads((demo_run / "manifest.json").read_text())["conventions"]
+    assert conventions["wilcoxon_rounding_decimals"] == 9 and conventions["mde_power"] == 0.8
     attrition = pd.read_csv(demo_run / "attrition.csv")
     assert len(attrition) == 20 and (attrition["n_completers"] == results["n_pairs"].to_numpy()).all()
 

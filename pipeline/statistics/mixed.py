@@ -102,7 +102,7 @@ def wave_effect(pre, post) -> WaveModel:
 
     >>> m = wave_effect([1.0, 2.0, 3.0, 4.0, 2.5], [2.0, 2.5, 4.0, 5.5, np.nan])
     >>> round(m.estimate, 6), round(m.se, 6)
-    (1.0, 0.204124)
+    (1.0, 0.202711)
     """
     pre = np.asarray(pre, dtype=float)
     post = np.asarray(post, dtype=float)

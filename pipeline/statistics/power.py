@@ -30,8 +30,8 @@ def paired_power(d: float, n: int, alpha: float) -> float:
 def minimum_detectable_dz(n: int, alpha: float, power: float = POWER) -> float:
     """The d_z that a two-sided paired t-test with ``n`` pairs detects with ``power`` at ``alpha``; NaN for n < 2.
 
-    >>> round(minimum_detectable_dz(10, 0.05), 4)  # R: power.t.test(n = 10, power = .8, type = "paired")
-    0.9962
+    >>> round(minimum_detectable_dz(10, 0.05), 4)  # R: power.t.test(n = 10, power = .8, type = "paired", strict = TRUE)
+    0.996
     """
     if n < 2:
         return np.nan

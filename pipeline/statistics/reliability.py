@@ -29,7 +29,7 @@ def cronbach_alpha(items: np.ndarray) -> float:
     """Cronbach's (1951) alpha of complete item rows; NaN with fewer than 2 items or 2 rows, or no total variance.
 
     >>> round(cronbach_alpha([[1, 2, 2], [2, 3, 3], [4, 4, 5], [3, 3, 3]]), 6)
-    0.941176
+    0.961832
     """
     items = np.asarray(items, dtype=float)
     rows, k = items.shape

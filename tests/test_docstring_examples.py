@@ -1,0 +1,19 @@
+"""The examples in the statistics modules' docstrings run and give what they say."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import pipeline.statistics
+
+MODULES = [f"pipeline.statistics.{m.name}" for m in pkgutil.iter_modules(pipeline.statistics.__path__)]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
