@@ -179,7 +179,9 @@ def scale_row(instrument, scale, scale_scores: pd.DataFrame, items: dict, alpha:
     for wave in ("pre", "post"):
         wave_reliability = reliability_at_wave(items[wave])
         row.update({f"alpha_{wave}": wave_reliability["alpha"], f"alpha_n_{wave}": wave_reliability["n"], f"omega_{wave}": wave_reliability["omega"]})
-    if items["pre"] is not None:
+    if scale.is_composite:
+        row["notes"].append("a difference of two scales: no alpha or omega")
+    elif items["pre"] is not None:
         item_count = items["pre"].shape[1]
         if item_count < 3:
             row["notes"].append("one item: no alpha or omega" if item_count == 1 else "two items: no omega (one factor needs 3 or more)")

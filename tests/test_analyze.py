@@ -5,6 +5,7 @@ The statistics themselves are checked against R in tests/test_statistics.py.
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 
 import numpy as np
@@ -176,6 +177,19 @@ def test_mixed_model_uses_every_available_score(edge_run):
     mood = edge_run.results.set_index("variable").loc["mood"]
     assert mood["lmm_n"] == 6 and mood["n_pairs"] == 5
     assert mood["lmm_estimate"] < 0 and 0 < mood["lmm_p"] < 1
+
+
+def test_secondary_scales_get_the_full_analysis_with_reasons_for_gaps(tmp_path):
+    from .conftest import DEMO
+
+    shutil.copytree(DEMO, tmp_path / "demo")
+    study_file = tmp_path / "demo" / "study.yaml"
+    study_file.write_text(study_file.read_text().replace("analysis:\n", "analysis:\n  include_secondary: true\n"))
+    results = run_study(load_study(tmp_path / "demo")).results.set_index("variable")
+    assert len(results) == 29
+    spane_b = results.loc["spane_b"]
+    assert np.isnan(spane_b["alpha_pre"]) and not np.isnan(spane_b["p"])
+    assert spane_b["note"].startswith("a difference of two scales: no alpha or omega")
 
 
 def instrument_with(norms=(), reliability=()) -> Instrument:
