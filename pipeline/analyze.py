@@ -125,7 +125,7 @@ def paired_tests(pre: np.ndarray, post: np.ndarray, alpha: float) -> dict:
         log_bf10=np.nan if np.isnan(row["t"]) else jzs_log_bf10(row["t"], row["n_pairs"], MEDIUM_PRIOR_SCALE),
     )
     row["bf10"] = np.exp(row["log_bf10"])
-    if ranks.note and ranks.note not in " ".join(row["notes"]):
+    if ranks.note:
         row["notes"].append(ranks.note)
     return row
 
