@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,10 +21,12 @@ from . import __version__
 from .analyze import CONVENTIONS, analyze
 from .errors import PipelineError
 from .ingest import read_wave
+from .privacy import load_key
 from .score import score_responses
 from .study import WAVES, Study
 from .validate import EXCLUSION_COLUMNS, PROBLEM_COLUMNS, ValidatedWave, validate_wave
 
+REPOSITORY = Path(__file__).resolve().parent.parent
 LEDGER_COLUMNS = ["wave", "file", "sha256", "rows_read", "rows_accepted", "rows_excluded"]
 
 
@@ -54,6 +57,13 @@ class StudyRun:
     def problems(self) -> pd.DataFrame:
         return pd.concat([w.problems for w in self.waves], ignore_index=True).reindex(columns=PROBLEM_COLUMNS)
 
+    @property
+    def unmatched(self) -> pd.DataFrame:
+        """Participants accepted in one wave only (for the researcher; never in the funder's PDF)."""
+        ids = {w.wave: set(w.responses[self.study.id_column]) for w in self.waves}
+        rows = [(wave, participant) for wave, other in (("pre", "post"), ("post", "pre")) for participant in sorted(ids[wave] - ids[other])]
+        return pd.DataFrame(rows, columns=["wave", "participant"])
+
     @cached_property
     def flow(self) -> dict[str, int]:
         """Participant counts for the flow diagram: each wave's accepted ids and those in both."""
@@ -79,12 +89,21 @@ def check_ledger_balances(wave: ValidatedWave) -> None:
         )
 
 
-def run_study(study: Study) -> StudyRun:
-    """Ingest, validate, score and analyze every wave of ``study``."""
+def run_study(study: Study, pseudonym_key: bytes | None = None) -> StudyRun:
+    """Ingest, validate, score and analyze every wave of ``study``.
+
+    ``pseudonym_key`` is needed when the study sets ``data.pseudonymise`` (see ``study_key``).
+    """
+    options = study.config.data
+    if options.pseudonymise is not None and pseudonym_key is None:
+        pseudonym_key = study_key(study)
     waves = []
     for wave in WAVES:
-        export = read_wave(wave, study.wave_files[wave])
-        validated = validate_wave(export, study.instruments, study.id_column)
+        source = study.wave_sources[wave]
+        export = read_wave(wave, study.wave_files[wave], source)
+        validated = validate_wave(
+            export, study.instruments, study.id_column, source, options, study.config.identifiers, pseudonym_key
+        )
         check_ledger_balances(validated)
         waves.append(validated)
     scored = []
@@ -104,14 +123,32 @@ def run_study(study: Study) -> StudyRun:
     )
 
 
+def study_key(study: Study) -> bytes:
+    """The study's pseudonymisation key, from its environment variable or key file (never from the repository)."""
+    settings = study.config.data.pseudonymise
+    return load_key(settings.key_env, settings.key_file, REPOSITORY)
+
+
+def git_commit(folder: Path) -> str | None:
+    """The commit the pipeline's code was run from, or None outside a git checkout."""
+    try:
+        result = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
 def manifest(run: StudyRun) -> dict:
     """Provenance of a run: inputs with their SHA-256, instrument files, options and versions."""
-    packages = ["numpy", "pandas", "scipy", "statsmodels", "pandera", "pydantic", "jinja2", "weasyprint", "matplotlib"]
+    packages = ["numpy", "pandas", "scipy", "statsmodels", "pandera", "pydantic", "jinja2", "weasyprint", "matplotlib", "openpyxl", "pyreadstat"]
     return {
         "pipeline_version": __version__,
         "study": run.study.name,
         "inputs": [{"wave": w.wave, "file": w.file, "sha256": w.sha256} for w in run.waves],
         "instruments": [str(path) for path in run.study.instrument_files],
+        "git_commit": git_commit(REPOSITORY),
+        "waves": {wave: source.model_dump() for wave, source in run.study.wave_sources.items()},
+        "data": run.study.config.data.model_dump(exclude={"pseudonymise"}) | {"pseudonymised": run.study.config.data.pseudonymise is not None},
         "analysis": run.study.config.analysis.model_dump(),
         "conventions": CONVENTIONS,
         "python": platform.python_version(),
@@ -130,6 +167,7 @@ def write_outputs(run: StudyRun, out_dir: Path, pdf: bool = True) -> list[Path]:
         write_csv(run.ledger, out_dir / "ledger.csv"),
         write_csv(run.exclusions, out_dir / "exclusions.csv"),
         write_csv(run.problems, out_dir / "data-quality.csv"),
+        write_csv(run.unmatched, out_dir / "unmatched.csv"),
         write_bytes(json.dumps(manifest(run), indent=2).encode() + b"\n", out_dir / "manifest.json"),
     ]
     if pdf:

@@ -1,8 +1,15 @@
 """Study definitions: ``surveys/<study>/study.yaml`` resolved into paths and instruments.
 
 A study names its participant id column, its instruments (looked up in the study folder's own
-``instruments/`` first, then in the library) and its two waves, each an export file whose path
-is relative to the study folder.
+``instruments/`` first, then in the library) and its two waves. A wave is an export file whose
+path is relative to the study folder, written either as the path alone (a plain UTF-8 CSV whose
+item columns are named by item id) or as a mapping that says how to read it: its ``format``
+(csv, tsv, excel, spss, qualtrics, redcap), ``encoding``, ``delimiter``, ``sheet``, the REDCap
+``event`` of the wave, and how export columns map to item ids (``columns`` and
+``column_pattern``). The study-wide ``data`` options say which rows are usable (``unfinished``,
+``duplicates``, ``consent``), which cells mean "missing" (``missing_values``), how ids are
+normalised (``id_case``) and pseudonymised (``pseudonymise``), and which columns identify people
+(``identifiers``). The README's "Study files" section documents every field.
 """
 
 from __future__ import annotations
@@ -33,6 +40,70 @@ class AnalysisOptions(BaseModel):
     include_secondary: bool = False
 
 
+FORMATS = ("csv", "tsv", "excel", "spss", "qualtrics", "redcap")
+FORMAT_BY_SUFFIX = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".xlsx": "excel", ".sav": "spss"}
+
+
+class WaveSource(BaseModel):
+    """How to read one wave's export (``waves.pre`` / ``waves.post`` in ``study.yaml``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    file: str = Field(min_length=1)
+    format: Literal["csv", "tsv", "excel", "spss", "qualtrics", "redcap"] | None = None
+    encoding: str = "utf-8"
+    delimiter: str | None = Field(default=None, min_length=1, max_length=1)
+    sheet: str | None = None
+    event: str | None = None
+    columns: dict[str, str] = Field(default_factory=dict)
+    column_pattern: str | None = None
+
+    @property
+    def resolved_format(self) -> str:
+        """The declared format, else the one the file name implies (``.xlsx`` excel, ``.sav`` spss, else csv)."""
+        return self.format or FORMAT_BY_SUFFIX.get(Path(self.file).suffix.lower(), "csv")
+
+    def export_column(self, item_id: str) -> str:
+        """The export column holding ``item_id``: an explicit mapping, else the pattern, else the id itself."""
+        if item_id in self.columns:
+            return self.columns[item_id]
+        if self.column_pattern:
+            return self.column_pattern.replace("{item}", item_id)
+        return item_id
+
+
+class Consent(BaseModel):
+    """A consent column and the answers that mean "consented"; other rows are excluded as ``no_consent``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    column: str = Field(min_length=1)
+    accept: list[str] = Field(default_factory=lambda: ["1", "yes", "true", "agree", "i agree"], min_length=1)
+
+
+class Pseudonymise(BaseModel):
+    """Replace participant ids by HMAC-SHA-256 codes; the key comes from an environment variable or a file outside the repository."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    key_env: str | None = "IMPACT_ID_KEY"
+    key_file: str | None = None
+
+
+class DataOptions(BaseModel):
+    """Which rows and cells are usable, and how ids are handled (``data:`` in ``study.yaml``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    unfinished: Literal["exclude", "keep"] = "exclude"
+    duplicates: Literal["most_complete", "latest", "first", "stop"] = "most_complete"
+    timestamp_column: str | None = None
+    consent: Consent | None = None
+    missing_values: list[str] = Field(default_factory=list)
+    id_case: Literal["preserve", "lower", "upper"] = "preserve"
+    pseudonymise: Pseudonymise | None = None
+
+
 class StudyConfig(BaseModel):
     """The fields of ``study.yaml``."""
 
@@ -41,7 +112,9 @@ class StudyConfig(BaseModel):
     name: str = Field(min_length=1)
     id_column: str = Field(min_length=1)
     instruments: list[str] = Field(min_length=1)
-    waves: dict[Literal["pre", "post"], str]
+    waves: dict[Literal["pre", "post"], str | WaveSource]
+    identifiers: list[str] = Field(default_factory=list)
+    data: DataOptions = DataOptions()
     program: str | None = None
     organisation: str | None = None
     period: str | None = None
@@ -58,6 +131,7 @@ class Study:
     instruments: tuple[Instrument, ...]
     instrument_files: tuple[Path, ...]
     wave_files: dict[str, Path]
+    wave_sources: dict[str, WaveSource]
 
     @property
     def name(self) -> str:
@@ -115,8 +189,32 @@ def load_study(folder: Path, library_dir: Path = LIBRARY_DIR) -> Study:
     problems = _study_problems(config, instruments)
     if problems:
         raise PipelineError(f"{path}: " + "; ".join(problems))
-    wave_files = {wave: (folder / config.waves[wave]) for wave in WAVES}
-    return Study(folder, config, tuple(instruments), tuple(files), wave_files)
+    sources = {wave: _wave_source(config.waves[wave]) for wave in WAVES}
+    wave_problems = _wave_problems(sources, instruments)
+    if wave_problems:
+        raise PipelineError(f"{path}: " + "; ".join(wave_problems))
+    wave_files = {wave: (folder / sources[wave].file) for wave in WAVES}
+    return Study(folder, config, tuple(instruments), tuple(files), wave_files, sources)
+
+
+def _wave_source(entry: str | WaveSource) -> WaveSource:
+    return WaveSource(file=entry) if isinstance(entry, str) else entry
+
+
+def _wave_problems(sources: dict[str, WaveSource], instruments: list[Instrument]) -> list[str]:
+    problems = []
+    item_ids = {item_id for instrument in instruments for item_id in instrument.item_ids}
+    for wave, source in sources.items():
+        unknown = sorted(set(source.columns) - item_ids)
+        if unknown:
+            problems.append(f"waves.{wave}.columns: {', '.join(unknown)} is not an item of the study's instruments")
+        if source.column_pattern is not None and "{item}" not in source.column_pattern:
+            problems.append(f"waves.{wave}.column_pattern: must contain {{item}}, e.g. 'T1_{{item}}'")
+        if (source.resolved_format == "redcap") != (source.event is not None):
+            problems.append(f"waves.{wave}: a REDCap export needs 'event' (its redcap_event_name) and only REDCap uses it")
+        if source.sheet is not None and source.resolved_format != "excel":
+            problems.append(f"waves.{wave}.sheet: only Excel files have sheets")
+    return problems
 
 
 def _is_plain_column_name(text: str) -> bool:
@@ -124,4 +222,4 @@ def _is_plain_column_name(text: str) -> bool:
     return bool(text.strip()) and text == text.strip() and not re.search(r"[\r\n]", text)
 
 
-__all__ = ["Study", "StudyConfig", "AnalysisOptions", "WAVES", "load_study"]
+__all__ = ["Study", "StudyConfig", "AnalysisOptions", "DataOptions", "WaveSource", "WAVES", "load_study"]

@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.errors import PipelineError
-from pipeline.ingest import parse_csv, read_wave
+from pipeline.ingest import read_wave
 from pipeline.instruments import load_instrument
+from pipeline.study import DataOptions
 from pipeline.validate import validate_wave
 
 from .conftest import MINIMAL
@@ -20,10 +21,10 @@ TINY = load_instrument(MINIMAL / "instruments" / "tiny.yaml")
 HEADER = "participant_id,tiny_1,tiny_2,tiny_3,comment\n"
 
 
-def validated(tmp_path: Path, body: str, header: str = HEADER, encoding: str = "utf-8"):
+def validated(tmp_path: Path, body: str, header: str = HEADER, encoding: str = "utf-8", **options):
     path = tmp_path / "pre.csv"
     path.write_bytes((header + body).encode(encoding))
-    return validate_wave(read_wave("pre", path), [TINY], "participant_id")
+    return validate_wave(read_wave("pre", path), [TINY], "participant_id", options=DataOptions(**options))
 
 
 def test_clean_file_is_accepted_whole(tmp_path):
@@ -35,7 +36,8 @@ def test_clean_file_is_accepted_whole(tmp_path):
 
 def test_bad_cells_become_missing_and_are_listed(tmp_path):
     wave = validated(tmp_path, "a,1,9,3,\nb,2.5,x,0,\nc, 4 ,,5,\n")
-    assert wave.rows_accepted == 3
+    # b has no usable answer left, so it is excluded as empty; its bad cells are still listed.
+    assert wave.rows_accepted == 2 and wave.exclusions[["row", "reason"]].values.tolist() == [[3, "empty"]]
     problems = {(r.row, r.column): (r.value, r.problem) for r in wave.problems.itertuples()}
     assert problems == {
         (2, "tiny_2"): ("9", "outside the response range 1..5; set to missing"),
@@ -57,7 +59,7 @@ def test_rows_without_id_are_excluded_with_a_reason(tmp_path):
 
 def test_duplicate_ids_stop_with_the_rows_named(tmp_path):
     with pytest.raises(PipelineError, match=r"pre.csv: column 'participant_id': participant id used more than once: 'a' in rows 2, 4"):
-        validated(tmp_path, "a,1,2,3,\nb,1,2,3,\na,1,2,3,\n")
+        validated(tmp_path, "a,1,2,3,\nb,1,2,3,\na,1,2,3,\n", duplicates="stop")
 
 
 def test_missing_item_column_is_named(tmp_path):
@@ -75,17 +77,17 @@ def test_missing_id_column_is_named(tmp_path):
     [
         (b"", "the file is empty"),
         (b"\n\n", "the file is empty"),
-        ("participant_id,tiny_1\nJos\xe9,1\n".encode("latin-1"), "not UTF-8 text"),
+        ("participant_id,tiny_1\nJos\xe9,1\n".encode("latin-1"), "not utf-8 text"),
         (b"a,b,a\n1,2,3\n", "column name(s) used twice: a"),
         (b"a,,c\n1,2,3\n", "column(s) 2 have no name"),
-        (b"a,b\n1,2\n1,2,3\n", "cannot read as CSV"),
+        (b"a,b\n1,2\n1,2,3\n", "cannot read as ','-delimited text"),
     ],
 )
 def test_unreadable_files_give_one_clear_line(tmp_path, content, message):
     path = tmp_path / "pre.csv"
     path.write_bytes(content)
     with pytest.raises(PipelineError) as error:
-        parse_csv(path.read_bytes(), path)
+        read_wave("pre", path)
     assert message in str(error.value) and str(error.value).startswith(str(path))
     assert "\n" not in str(error.value)
 
