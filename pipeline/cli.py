@@ -48,8 +48,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .simulate import write_demo_study
 
-    folder = write_demo_study(Path(args.out_dir), participants=args.participants, seed=args.seed)
-    print(f"wrote demo study with {args.participants} participants to {folder}")
+    folder = write_demo_study(Path(args.out_dir), participants=args.participants, seed=args.seed, export_format=args.format)
+    print(f"wrote demo study with {args.participants} participants ({args.format} export) to {folder}")
     return 0
 
 
@@ -143,9 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_cmd_run)
 
     demo = commands.add_parser("demo", help="generate the simulated demo study (seeded, any size)")
-    demo.add_argument("out_dir", metavar="OUT_DIR", help="folder to write study.yaml, pre.csv and post.csv into")
+    demo.add_argument("out_dir", metavar="OUT_DIR", help="folder to write study.yaml and the two waves' exports into")
     demo.add_argument("--participants", type=_positive_int, default=150, metavar="N", help="participants enrolled (default 150)")
     demo.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+    demo.add_argument(
+        "--format", choices=["csv", "excel", "spss", "qualtrics", "redcap"], default="csv",
+        help="export format of the waves (default csv); every format holds the same answers",
+    )  # fmt: skip
     demo.set_defaults(handler=_cmd_demo)
 
     _add_instrument_commands(commands)

@@ -70,8 +70,9 @@ def decode_text(content: bytes, encoding: str, source: Path | str) -> str:
     except LookupError:
         raise PipelineError(f"{source}: unknown encoding '{encoding}' in study.yaml; use e.g. utf-8, latin-1, cp1252 or utf-16") from None
     except UnicodeDecodeError as exc:
+        line = content[: exc.start].count(b"\n") + 1
         raise PipelineError(
-            f"{source}: not {encoding} text (byte {exc.start}); re-export as 'CSV UTF-8', or set the file's encoding "
+            f"{source}: line {line}: not {encoding} text (byte {exc.start}); re-export as 'CSV UTF-8', or set the file's encoding "
             "for this wave in study.yaml (e.g. 'encoding: latin-1' or 'cp1252' for older Excel and SPSS exports)"
         ) from None
 

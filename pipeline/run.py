@@ -101,8 +101,9 @@ def run_study(study: Study, pseudonym_key: bytes | None = None) -> StudyRun:
     for wave in WAVES:
         source = study.wave_sources[wave]
         export = read_wave(wave, study.wave_files[wave], source)
+        withdrawn = set().union(*(w.no_consent for w in waves))
         validated = validate_wave(
-            export, study.instruments, study.id_column, source, options, study.config.identifiers, pseudonym_key
+            export, study.instruments, study.id_column, source, options, study.config.identifiers, pseudonym_key, withdrawn
         )
         check_ledger_balances(validated)
         waves.append(validated)

@@ -43,7 +43,7 @@ EXCLUSION_REASONS = {
     "preview": "a Qualtrics preview or test response (Status 1, 2, 17 or a 'Preview'/'Test' label)",
     "spam": "flagged as spam by Qualtrics (Status 8, 9 or 12, or a 'Spam' label)",
     "unfinished": "not finished (Qualtrics Finished = 0; REDCap: no form Unverified or Complete), with data.unfinished: exclude",
-    "no_consent": "the consent column does not hold an accepted answer (data.consent)",
+    "no_consent": "the baseline consent column does not hold an accepted answer (data.consent); the participant's later rows too",
     "empty": "no item of the study's instruments has a usable answer",
     "missing_id": "answers but no participant id: it cannot be paired",
     "invalid_id": "the id is a date Excel made of it: format the id column as text and re-export",
@@ -51,6 +51,7 @@ EXCLUSION_REASONS = {
 }
 #: Cells that mean "no answer" in common exports (compared case-insensitively).
 MISSING_MARKERS = ["na", "n/a", "#n/a", "nan", "null", "none", "-", "--", ".", "missing", "skipped", "not answered"]
+CONSENT_WAVE = "pre"  # consent is asked at baseline; it covers the participant's later rows
 QUALTRICS_PREVIEW = {"1", "2", "17"}
 QUALTRICS_SPAM = {"8", "9", "12"}
 FALSE_TEXT = {"0", "false", "no"}
@@ -72,6 +73,7 @@ class ValidatedWave:
     responses: pd.DataFrame  # id column + one float column per item, indexed by row number
     exclusions: pd.DataFrame  # EXCLUSION_COLUMNS
     problems: pd.DataFrame  # PROBLEM_COLUMNS
+    no_consent: frozenset[str] = frozenset()  # normalised ids excluded for lack of consent (before pseudonymising)
 
     @property
     def rows_accepted(self) -> int:
@@ -198,10 +200,10 @@ def range_problems(values: pd.DataFrame, instruments, wave: str) -> pd.DataFrame
     return pd.DataFrame(columns=PROBLEM_COLUMNS)
 
 
-def required_columns(source: WaveSource, item_ids: list[str], id_column: str, options: DataOptions, fmt: str) -> dict[str, str]:
+def required_columns(source: WaveSource, item_ids: list[str], id_column: str, options: DataOptions, fmt: str, wave: str) -> dict[str, str]:
     """Our name -> export column for every column the rules need; the export must have them all."""
     needed = {id_column: id_column, **{item_id: source.export_column(item_id) for item_id in item_ids}}
-    if options.consent:
+    if options.consent and wave == CONSENT_WAVE:
         needed["__consent"] = options.consent.column
     if options.timestamp_column:
         needed["__timestamp"] = options.timestamp_column
@@ -226,7 +228,9 @@ def check_columns(export: WaveExport, needed: dict[str, str]) -> None:
     raise PipelineError(f"{export.path}: row 1: column(s) not found: {shown}; {hint}")
 
 
-def row_exclusions(export: WaveExport, text: pd.DataFrame, values: pd.DataFrame, ids: pd.Series, source: WaveSource, options: DataOptions) -> pd.Series:
+def row_exclusions(
+    export: WaveExport, text: pd.DataFrame, values: pd.DataFrame, ids: pd.Series, source: WaveSource, options: DataOptions, withdrawn: set[str]
+) -> pd.Series:
     """The first exclusion reason that applies to each row ("" = usable so far; duplicates come later)."""
     table, fmt = export.table, export.format
     rules: list[tuple[str, pd.Series]] = []
@@ -245,9 +249,11 @@ def row_exclusions(export: WaveExport, text: pd.DataFrame, values: pd.DataFrame,
         rules.append(("spam", status.isin(QUALTRICS_SPAM) | status.str.contains("spam")))
         if "Finished" in table.columns and options.unfinished == "exclude":
             rules.append(("unfinished", table["Finished"].str.strip().str.casefold().isin(FALSE_TEXT)))
-    if options.consent:
+    if "__consent" in text.columns:
         accepted = {normalise_label(answer) for answer in options.consent.accept}
         rules.append(("no_consent", ~text["__consent"].map(normalise_label).isin(accepted)))
+    if withdrawn:
+        rules.append(("no_consent", ids.isin(withdrawn)))
     rules.append(("empty", values.isna().all(axis=1)))
     rules.append(("missing_id", ids == ""))
     if fmt == "excel":
@@ -265,13 +271,13 @@ def duplicate_losers(candidates: pd.DataFrame, options: DataOptions, export: Wav
         return pd.Index([])
     if options.duplicates == "stop":
         raise PipelineError(_duplicate_id_message(export, candidates, id_column))
-    order = pd.DataFrame({"id": repeated[id_column], "row": repeated.index}, index=repeated.index)
+    order = pd.DataFrame({"id": repeated[id_column], "position": repeated.index}, index=repeated.index)
     order["answered"] = repeated["__answered"]
     order["time"] = repeated["__time"]
     keys = {
-        "first": (["row"], [True]),
-        "latest": (["time", "row"], [False, False]),
-        "most_complete": (["answered", "time", "row"], [False, False, False]),
+        "first": (["position"], [True]),
+        "latest": (["time", "position"], [False, False]),
+        "most_complete": (["answered", "time", "position"], [False, False, False]),
     }[options.duplicates]
     ranked = order.sort_values(keys[0], ascending=keys[1], na_position="last", kind="stable")
     return ranked.index[ranked.duplicated("id", keep="first")]
@@ -297,8 +303,13 @@ def validate_wave(
     options: DataOptions | None = None,
     identifiers: list[str] | None = None,
     pseudonym_key: bytes | None = None,
+    withdrawn: set[str] | None = None,
 ) -> ValidatedWave:
-    """Apply the rules of the module docstring to one wave's export."""
+    """Apply the rules of the module docstring to one wave's export.
+
+    ``withdrawn`` holds the (normalised) ids that did not consent at baseline: their rows in a
+    later wave are excluded as ``no_consent`` too. The ids found are in ``ValidatedWave.no_consent``.
+    """
     source = source or WaveSource(file=export.path.name)
     options = options or DataOptions()
     item_ids = [item_id for instrument in instruments for item_id in instrument.item_ids]
@@ -308,7 +319,7 @@ def validate_wave(
             f"id_column '{id_column}' identifies people (it is listed as identifying); set data.pseudonymise in "
             "study.yaml so that only codes are written"
         )
-    needed = required_columns(source, item_ids, id_column, options, export.format)
+    needed = required_columns(source, item_ids, id_column, options, export.format, export.wave)
     check_columns(export, needed)
     text = pd.DataFrame({ours: export.table[theirs] for ours, theirs in needed.items()}, index=export.table.index)
     text = text.apply(lambda column: column.astype(str).str.strip())
@@ -322,12 +333,13 @@ def validate_wave(
     ids = text[id_column]
     if options.id_case != "preserve":
         ids = ids.str.lower() if options.id_case == "lower" else ids.str.upper()
-    reasons = row_exclusions(export, text, values, ids, source, options)
+    reasons = row_exclusions(export, text, values, ids, source, options, withdrawn or set())
     usable = reasons == ""
     candidates = pd.DataFrame({id_column: ids[usable], "__answered": values[usable].notna().sum(axis=1)})
     candidates["__time"] = timestamps(export, text, options)[usable]
     reasons[duplicate_losers(candidates, options, export, id_column)] = "duplicate"
 
+    refused = frozenset(ids[(reasons == "no_consent") & (ids != "")])
     if pseudonym_key is not None:
         ids = pseudonymise(ids, pseudonym_key)
     kept = pd.concat([ids.rename(id_column), values], axis=1).loc[reasons == ""]
@@ -347,6 +359,7 @@ def validate_wave(
         responses=kept,
         exclusions=exclusions,
         problems=problems,
+        no_consent=refused,
     )
 
 
