@@ -33,13 +33,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"{study.name}: {len(run.results)} variables, {flow['matched']} participants at both waves, "
         f"{improved} significantly improved ({study.config.analysis.correction}, alpha {study.config.analysis.alpha})"
     )
-    problems, excluded = len(run.problems), len(run.exclusions)
-    if problems or excluded:
-        print(f"note: invalid cells set to missing: {problems} (data-quality.csv); rows excluded: {excluded} (exclusions.csv)")
+    for wave in run.waves:
+        reasons = wave.exclusions["reason"].value_counts()
+        why = ", ".join(f"{reason} {count}" for reason, count in reasons.items())
+        print(f"{wave.wave}: {wave.rows_read} rows read, {wave.rows_accepted} accepted, {wave.rows_excluded} excluded{f' ({why})' if why else ''}")
+    if len(run.problems):
+        print(f"note: {len(run.problems)} cells read as missing are listed in data-quality.csv")
     if flow["matched"] == 0:
         print(f"warning: no participant id appears in both waves; check that '{study.id_column}' holds the same ids in both files")
-    elif flow["post_only"]:
-        print(f"note: participants answering only after the program: {flow['post_only']} (not analysed; check their ids for typos)")
+    elif flow["pre_only"] or flow["post_only"]:
+        typo_hint = "; ids seen after only may be typos (or differ in case: see data.id_case)" if flow["post_only"] else ""
+        print(f"note: {flow['pre_only']} participants answered before only, {flow['post_only']} after only (unmatched.csv){typo_hint}")
     for path in written:
         print(f"wrote {path}")
     return 0

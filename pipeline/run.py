@@ -66,12 +66,19 @@ class StudyRun:
 
     @cached_property
     def flow(self) -> dict[str, int]:
-        """Participant counts for the flow diagram: each wave's accepted ids and those in both."""
+        """Participant counts for the flow diagram, from the ledger: rows of each wave (a REDCap file's
+        rows of the other event not counted), rows excluded per reason, accepted ids and those in both."""
         by_wave = {w.wave: w for w in self.waves}
         ids = {wave: set(w.responses[self.study.id_column]) for wave, w in by_wave.items()}
+        counts = {}
+        for wave, validated in by_wave.items():
+            reasons = validated.exclusions["reason"].value_counts()
+            counts[f"rows_{wave}"] = validated.rows_read - int(reasons.get("other_event", 0))
+            for reason, count in reasons.items():
+                if reason != "other_event":
+                    counts[f"excluded_{wave}_{reason}"] = int(count)
         return {
-            "rows_pre": by_wave["pre"].rows_read,
-            "rows_post": by_wave["post"].rows_read,
+            **counts,
             "valid_pre": len(ids["pre"]),
             "valid_post": len(ids["post"]),
             "matched": len(ids["pre"] & ids["post"]),
