@@ -126,9 +126,13 @@ def read_cell(text: str, labels: dict[str, int], markers: set[str]) -> tuple[flo
     if folded in markers:
         return np.nan, "missing-value marker; read as missing"
     try:
-        return float(text), ""
+        number = float(text)
     except ValueError:
         pass
+    else:
+        if np.isfinite(number):
+            return number, ""
+        return np.nan, "not a number; set to missing"
     if folded in labels:
         return float(labels[folded]), ""
     for pattern, number_first in ((NUMBER_THEN_LABEL, True), (LABEL_THEN_NUMBER, False)):

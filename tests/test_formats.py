@@ -53,6 +53,9 @@ def test_demo_command_writes_each_format(tmp_path):
     result = run_impact("demo", str(tmp_path / "q"), "--participants", "12", "--format", "qualtrics")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "q" / "pre-qualtrics.csv").is_file() and "format: qualtrics" in (tmp_path / "q" / "study.yaml").read_text()
+    run = run_impact("run", str(tmp_path / "q"), "--out", str(tmp_path / "out"), "--no-pdf")
+    assert run.returncode == 0, run.stderr
+    assert "pre: 14 rows read, 12 accepted, 2 excluded (preview 1, unfinished 1)" in run.stdout
 
 
 # --- pseudonymous ids -----------------------------------------------------------------------

@@ -51,6 +51,12 @@ def test_bad_cells_become_missing_and_are_listed(tmp_path):
     assert np.isnan(responses.loc["c", "tiny_2"])  # blank is missing, not a problem
 
 
+def test_infinity_and_exponents_are_handled(tmp_path):
+    wave = validated(tmp_path, "a,inf,1e0,-Infinity,\n")
+    assert wave.responses.iloc[0][["tiny_1", "tiny_2", "tiny_3"]].tolist()[1] == 1
+    assert sorted(wave.problems["column"]) == ["tiny_1", "tiny_3"]
+
+
 def test_rows_without_id_are_excluded_with_a_reason(tmp_path):
     wave = validated(tmp_path, "a,1,2,3,\n,1,2,3,\n,,,,\n  ,,,,note\nb,1,1,1,\n")
     assert (wave.rows_read, wave.rows_accepted, wave.rows_excluded) == (5, 2, 3)
