@@ -57,10 +57,15 @@ class StudyRun:
     def problems(self) -> pd.DataFrame:
         return pd.concat([w.problems for w in self.waves], ignore_index=True).reindex(columns=PROBLEM_COLUMNS)
 
+    @cached_property
+    def accepted_ids(self) -> dict[str, set[str]]:
+        """Each wave's accepted participant ids."""
+        return {w.wave: set(w.responses[self.study.id_column]) for w in self.waves}
+
     @property
     def unmatched(self) -> pd.DataFrame:
         """Participants accepted in one wave only (for the researcher; never in the funder's PDF)."""
-        ids = {w.wave: set(w.responses[self.study.id_column]) for w in self.waves}
+        ids = self.accepted_ids
         rows = [(wave, participant) for wave, other in (("pre", "post"), ("post", "pre")) for participant in sorted(ids[wave] - ids[other])]
         return pd.DataFrame(rows, columns=["wave", "participant"])
 
@@ -68,10 +73,10 @@ class StudyRun:
     def flow(self) -> dict[str, int]:
         """Participant counts for the flow diagram, from the ledger: rows of each wave (a REDCap file's
         rows of the other event not counted), rows excluded per reason, accepted ids and those in both."""
-        by_wave = {w.wave: w for w in self.waves}
-        ids = {wave: set(w.responses[self.study.id_column]) for wave, w in by_wave.items()}
+        ids = self.accepted_ids
         counts = {}
-        for wave, validated in by_wave.items():
+        for validated in self.waves:
+            wave = validated.wave
             reasons = validated.exclusions["reason"].value_counts()
             counts[f"rows_{wave}"] = validated.rows_read - int(reasons.get("other_event", 0))
             for reason, count in reasons.items():

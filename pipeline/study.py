@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import PipelineError
 from .instruments import LIBRARY_DIR, Instrument, Scale, clashing_ids, find_instrument, load_instrument
@@ -40,7 +40,6 @@ class AnalysisOptions(BaseModel):
     include_secondary: bool = False
 
 
-FORMATS = ("csv", "tsv", "excel", "spss", "qualtrics", "redcap")
 FORMAT_BY_SUFFIX = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".xlsx": "excel", ".sav": "spss"}
 
 
@@ -112,7 +111,7 @@ class StudyConfig(BaseModel):
     name: str = Field(min_length=1)
     id_column: str = Field(min_length=1)
     instruments: list[str] = Field(min_length=1)
-    waves: dict[Literal["pre", "post"], str | WaveSource]
+    waves: dict[Literal["pre", "post"], WaveSource]
     identifiers: list[str] = Field(default_factory=list)
     data: DataOptions = DataOptions()
     program: str | None = None
@@ -120,6 +119,17 @@ class StudyConfig(BaseModel):
     period: str | None = None
     description: str | None = None
     analysis: AnalysisOptions = AnalysisOptions()
+
+    @field_validator("waves", mode="before")
+    @classmethod
+    def _path_is_a_csv_source(cls, waves):
+        """A wave written as a bare path is a plain CSV: the same as ``{file: <path>}``."""
+        if not isinstance(waves, dict):
+            return waves
+        for wave, entry in waves.items():
+            if not isinstance(entry, (str, dict)):
+                raise ValueError(f"waves.{wave} must be a file path or a mapping such as {{file: pre.csv, format: csv}}")
+        return {wave: {"file": entry} if isinstance(entry, str) else entry for wave, entry in waves.items()}
 
 
 @dataclass(frozen=True)
@@ -130,8 +140,16 @@ class Study:
     config: StudyConfig
     instruments: tuple[Instrument, ...]
     instrument_files: tuple[Path, ...]
-    wave_files: dict[str, Path]
-    wave_sources: dict[str, WaveSource]
+
+    @property
+    def wave_sources(self) -> dict[str, WaveSource]:
+        """How each wave's export is read (``waves`` in ``study.yaml``)."""
+        return dict(self.config.waves)
+
+    @property
+    def wave_files(self) -> dict[str, Path]:
+        """Each wave's export file, resolved against the study folder."""
+        return {wave: self.folder / source.file for wave, source in self.config.waves.items()}
 
     @property
     def name(self) -> str:
@@ -189,16 +207,10 @@ def load_study(folder: Path, library_dir: Path = LIBRARY_DIR) -> Study:
     problems = _study_problems(config, instruments)
     if problems:
         raise PipelineError(f"{path}: " + "; ".join(problems))
-    sources = {wave: _wave_source(config.waves[wave]) for wave in WAVES}
-    wave_problems = _wave_problems(sources, instruments)
+    wave_problems = _wave_problems(config.waves, instruments)
     if wave_problems:
         raise PipelineError(f"{path}: " + "; ".join(wave_problems))
-    wave_files = {wave: (folder / sources[wave].file) for wave in WAVES}
-    return Study(folder, config, tuple(instruments), tuple(files), wave_files, sources)
-
-
-def _wave_source(entry: str | WaveSource) -> WaveSource:
-    return WaveSource(file=entry) if isinstance(entry, str) else entry
+    return Study(folder, config, tuple(instruments), tuple(files))
 
 
 def _wave_problems(sources: dict[str, WaveSource], instruments: list[Instrument]) -> list[str]:

@@ -89,20 +89,19 @@ def allowed_values(instrument: Instrument) -> list[float]:
     return [float(value) for value in range(instrument.response.min, instrument.response.max + 1)]
 
 
+def item_schema_columns(instruments: list[Instrument] | tuple[Instrument, ...]) -> dict[str, pa.Column]:
+    """One pandera column per item: a float that is missing or one of the instrument's response values."""
+    return {
+        item.id: pa.Column(float, checks=pa.Check.isin(allowed_values(instrument)), nullable=True, title=f"{instrument.id} item")
+        for instrument in instruments
+        for item in instrument.items
+    }
+
+
 def response_schema(instruments: list[Instrument] | tuple[Instrument, ...], id_column: str) -> pa.DataFrameSchema:
     """The pandera schema a wave's accepted responses satisfy, generated from instrument definitions."""
-    columns = {
-        id_column: pa.Column(
-            str, checks=pa.Check.str_length(min_value=1), nullable=False, unique=True, title="participant id"
-        )
-    }
-    for instrument in instruments:
-        allowed = allowed_values(instrument)
-        for item in instrument.items:
-            columns[item.id] = pa.Column(
-                float, checks=pa.Check.isin(allowed), nullable=True, title=f"{instrument.id} item"
-            )
-    return pa.DataFrameSchema(columns, strict=False, coerce=False)
+    participant = pa.Column(str, checks=pa.Check.str_length(min_value=1), nullable=False, unique=True, title="participant id")
+    return pa.DataFrameSchema({id_column: participant, **item_schema_columns(instruments)}, strict=False, coerce=False)
 
 
 def normalise_label(text: str) -> str:
@@ -174,11 +173,7 @@ def parse_items(text: pd.DataFrame, instruments, wave: str, extra_markers: list[
 
 def range_problems(values: pd.DataFrame, instruments, wave: str) -> pd.DataFrame:
     """Numbers outside the response range or not whole, found by the pandera schema (lazily, all at once)."""
-    schema = pa.DataFrameSchema(
-        {item.id: pa.Column(float, pa.Check.isin(allowed_values(i)), nullable=True) for i in instruments for item in i.items},
-        strict=False,
-        coerce=False,
-    )
+    schema = pa.DataFrameSchema(item_schema_columns(instruments), strict=False, coerce=False)
     try:
         schema.validate(values, lazy=True)
     except pa.errors.SchemaErrors as errors:

@@ -38,6 +38,8 @@ def test_study_instruments_folder_comes_before_the_library(minimal_study):
         ("  post: post.csv\n", "", "waves: needs both 'pre' and 'post' files; missing post"),
         ("  post: post.csv", "  later: post.csv", "waves.later: input should be 'pre' or 'post'"),
         ("id_column: participant_id", "id_column: tiny_1", "id_column: 'tiny_1' clashes with an item or scale id"),
+        ("  pre: pre.csv", "  pre: 5", "waves.pre must be a file path or a mapping such as {file: pre.csv, format: csv}"),
+        ("  pre: pre.csv", "  pre: {file: pre.csv, colums: {}}", "waves.pre.colums: unknown field"),
         ("name: Minimal example\n", "", "name: required field is missing"),
         ("name: Minimal example", "name: Minimal example\nfunder: someone", "funder: unknown field"),
     ],
