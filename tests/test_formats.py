@@ -49,6 +49,14 @@ def test_every_format_scores_like_plain_csv(export_format, csv_scores, tmp_path)
     assert after == raw
 
 
+def test_demo_command_offers_every_export_format():
+    # The CLI lists the formats itself so that `impact --help` need not import the simulator.
+    from pipeline.cli import build_parser
+
+    demo = next(a for a in build_parser()._subparsers._group_actions[0].choices["demo"]._actions if a.dest == "format")
+    assert tuple(demo.choices) == EXPORT_FORMATS
+
+
 def test_demo_command_writes_each_format(tmp_path):
     result = run_impact("demo", str(tmp_path / "q"), "--participants", "12", "--format", "qualtrics")
     assert result.returncode == 0, result.stderr
