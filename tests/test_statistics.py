@@ -23,6 +23,7 @@ from pipeline.statistics.multiplicity import adjust_p
 from pipeline.statistics.paired import hedges_correction, paired_statistics
 from pipeline.statistics.power import minimum_detectable_dz, paired_power
 from pipeline.statistics.reliability import complete_cases, cronbach_alpha, omega_total
+from pipeline.statistics.reliable_change import ChangeBasis, classify_change
 from pipeline.statistics.wilcoxon import signed_rank_null_counts, signed_rank_test
 
 FIXTURES = Path(__file__).parent / "fixtures" / "statistics"
@@ -223,6 +224,19 @@ def test_mixed_model_agrees_with_statsmodels():
     model = wave_effect(scores["pre"], scores["post"])
     np.testing.assert_allclose(model.estimate, fit.params["wave"], atol=1e-5)
     np.testing.assert_allclose(model.residual_variance, fit.scale, rtol=1e-4)
+
+
+def test_reliable_change_matches_the_jacobson_truax_formula_in_r():
+    # s_diff <- sd(pairs$pre) * sqrt(2 * (1 - 0.8)); rci <- (post - pre) / s_diff
+    # 100 * c(mean(rci > 1.96), mean(abs(rci) <= 1.96), mean(rci < -1.96)): 23.6363636363636, 74.5454545454545, 1.81818181818182
+    # 1.96 * s_diff: 6.17835197279709
+    pairs = fixture_scores().dropna()
+    pre, post = pairs["pre"].to_numpy(), pairs["post"].to_numpy()
+    basis = ChangeBasis(sd=pre.std(ddof=1), reliability=0.8, sd_source="sample", reliability_source="published", reliability_statistic="alpha")
+    category = classify_change((post - pre) / basis.s_diff, "better")
+    shares = [100 * np.mean(category == name) for name in ("improved", "unchanged", "deteriorated")]
+    np.testing.assert_allclose(shares, [23.6363636363636, 74.5454545454545, 1.81818181818182], **TOL)
+    np.testing.assert_allclose(basis.threshold, 6.17835197279709, **TOL)
 
 
 # --- properties that hold for all inputs ----------------------------------------------------
