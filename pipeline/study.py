@@ -9,7 +9,7 @@ item columns are named by item id) or as a mapping that says how to read it: its
 ``column_pattern``). The study-wide ``data`` options say which rows are usable (``unfinished``,
 ``duplicates``, ``consent``), which cells mean "missing" (``missing_values``), how ids are
 normalised (``id_case``) and pseudonymised (``pseudonymise``), and which columns identify people
-(``identifiers``). The README's "Study files" section documents every field.
+(``identifiers``). The README's "Running a study" section and its subsections document every field.
 """
 
 from __future__ import annotations

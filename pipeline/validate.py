@@ -37,7 +37,7 @@ from .study import DataOptions, WaveSource
 PROBLEM_COLUMNS = ["wave", "row", "column", "value", "problem"]
 EXCLUSION_COLUMNS = ["wave", "row", "participant", "reason"]
 
-#: Why a row is excluded, in the order the rules are applied (see the README, "Imperfect data").
+#: Why a row is excluded, in the order the rules are applied (see the README, "What happens to imperfect data").
 EXCLUSION_REASONS = {
     "other_event": "a REDCap row of another event (the wave of that event reads it)",
     "preview": "a Qualtrics preview or test response (Status 1, 2, 17 or a 'Preview'/'Test' label)",
