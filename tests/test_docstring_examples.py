@@ -1,4 +1,4 @@
-"""The examples in the statistics modules' docstrings run and give what they say."""
+"""The examples in the docstrings of the statistics, validation and privacy modules run and give what they say."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ import pytest
 
 import pipeline.statistics
 
-MODULES = [f"pipeline.statistics.{m.name}" for m in pkgutil.iter_modules(pipeline.statistics.__path__)]
+MODULES = [f"pipeline.statistics.{m.name}" for m in pkgutil.iter_modules(pipeline.statistics.__path__)] + [
+    "pipeline.validate",
+    "pipeline.privacy",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)
