@@ -15,7 +15,7 @@ Why not call statsmodels: its fitter loops over participants in Python (about 0.
 three patterns (both waves, baseline only, follow-up only), so with ``gamma = tau^2 / sigma^2``
 the REML criterion, the generalized least-squares coefficients and their covariance are
 closed-form sums over those patterns (Searle, Casella & McCulloch, 1992, ch. 6). Only
-``gamma`` is searched numerically. The tests check the result against statsmodels and lme4.
+``gamma`` is found numerically, as the root of the criterion's closed-form slope. The tests check the result against statsmodels and lme4.
 """
 
 from __future__ import annotations
@@ -45,25 +45,29 @@ def _sufficient(pre: np.ndarray, post: np.ndarray) -> dict:
     centre = np.nanmean(np.concatenate([pre, post]))  # centring keeps the sums well conditioned
     y1, y2 = pre[both] - centre, post[both] - centre
     yp, yq = pre[pre_only] - centre, post[post_only] - centre
-    pair_sum = y1 + y2
+    pair_sum, pair_diff = y1 + y2, y2 - y1
     return {
         "nB": both.sum(), "nP": pre_only.sum(), "nQ": post_only.sum(),
-        "sum_pairs": pair_sum.sum(), "sum_post_pairs": y2.sum(),
-        "squares_pairs": np.sum(y1**2 + y2**2), "squared_pair_sums": np.sum(pair_sum**2),
+        "sum_pairs": pair_sum.sum(), "sum_diffs": pair_diff.sum(),
+        "squared_pair_sums": np.sum(pair_sum**2), "squared_diffs": np.sum(pair_diff**2),
         "sum_pre_only": yp.sum(), "squares_pre_only": np.sum(yp**2),
         "sum_post_only": yq.sum(), "squares_post_only": np.sum(yq**2),
     }  # fmt: skip
 
 
 def _gls(s: dict, gamma: float) -> tuple[np.ndarray, np.ndarray, float]:
-    """X'WX, X'Wy and y'Wy for variance ratio ``gamma`` (W = sigma^2 V^-1)."""
-    c_pair = gamma / (1 + 2 * gamma)
+    """X'WX, X'Wy and y'Wy for variance ratio ``gamma`` (W = sigma^2 V^-1).
+
+    A pair's V^-1 is I - gamma/(1 + 2 gamma) J; it is written through the pair's sum and difference
+    with ``a = 1/(1 + 2 gamma)`` so that nothing cancels when gamma is large (pre ~ post).
+    """
+    a = 1 / (1 + 2 * gamma)
     w_single = 1 / (1 + gamma)
-    xwx = s["nB"] * (np.array([[2.0, 1.0], [1.0, 1.0]]) - c_pair * np.array([[4.0, 2.0], [2.0, 1.0]]))
+    xwx = s["nB"] * np.array([[2 * a, a], [a, (1 + a) / 2]])
     xwx = xwx + w_single * (s["nP"] * np.array([[1.0, 0.0], [0.0, 0.0]]) + s["nQ"] * np.ones((2, 2)))
-    xwy = np.array([s["sum_pairs"], s["sum_post_pairs"]]) - c_pair * s["sum_pairs"] * np.array([2.0, 1.0])
+    xwy = np.array([a * s["sum_pairs"], (s["sum_diffs"] + a * s["sum_pairs"]) / 2])
     xwy = xwy + w_single * np.array([s["sum_pre_only"] + s["sum_post_only"], s["sum_post_only"]])
-    ywy = s["squares_pairs"] - c_pair * s["squared_pair_sums"] + w_single * (s["squares_pre_only"] + s["squares_post_only"])
+    ywy = (s["squared_diffs"] + a * s["squared_pair_sums"]) / 2 + w_single * (s["squares_pre_only"] + s["squares_post_only"])
     return xwx, xwy, ywy
 
 
@@ -80,20 +84,64 @@ def _reml_criterion(s: dict, gamma: float, n_scores: int) -> float:
     )
 
 
+def _reml_slope(s: dict, gamma: float, n_scores: int) -> float:
+    """d/d gamma of ``_reml_criterion``, in closed form.
+
+    By the envelope theorem d rss/d gamma = r' (dW/d gamma) r at the GLS residuals r, and
+    dW/d gamma = -sum over participants of V_i^-1 1 1' V_i^-1, so each participant contributes
+    -(sum of r_i)^2 / (1 + n_i gamma)^2; the determinant terms follow from d log|A| = tr(A^-1 dA).
+    Its root gives gamma to machine precision, where minimising the criterion itself stops
+    near the square root of it (flat minimum).
+    """
+    a, b = 1 / (1 + 2 * gamma), 1 / (1 + gamma)
+    xwx, xwy, ywy = _gls(s, gamma)
+    beta = np.linalg.solve(xwx, xwy)
+    rss = ywy - xwy @ beta
+    pair_fit, pre_fit, post_fit = 2 * beta[0] + beta[1], beta[0], beta[0] + beta[1]
+    pair_residual_sums = s["squared_pair_sums"] - 2 * pair_fit * s["sum_pairs"] + s["nB"] * pair_fit**2
+    pre_residuals = s["squares_pre_only"] - 2 * pre_fit * s["sum_pre_only"] + s["nP"] * pre_fit**2
+    post_residuals = s["squares_post_only"] - 2 * post_fit * s["sum_post_only"] + s["nQ"] * post_fit**2
+    rss_slope = -(a**2 * pair_residual_sums + b**2 * (pre_residuals + post_residuals))
+    xwx_slope = -(
+        s["nB"] * a**2 * np.array([[4.0, 2.0], [2.0, 1.0]])
+        + b**2 * (s["nP"] * np.array([[1.0, 0.0], [0.0, 0.0]]) + s["nQ"] * np.ones((2, 2)))
+    )
+    return float(
+        (n_scores - 2) * rss_slope / rss
+        + 2 * s["nB"] * a
+        + (s["nP"] + s["nQ"]) * b
+        + np.trace(np.linalg.solve(xwx, xwx_slope))
+    )
+
+
 def _best_gamma(s: dict, n_scores: int) -> float:
-    """REML estimate of gamma >= 0: a grid over the intraclass correlation rho = gamma/(1+gamma), then Brent."""
+    """REML estimate of gamma >= 0.
+
+    A grid over the intraclass correlation rho = gamma/(1+gamma) brackets the minimum of the
+    criterion; the root of its slope inside the bracket is then found by Brent's method. At the
+    boundary (slope >= 0 at gamma = 0) the estimate is 0, as in lme4.
+    """
 
     def criterion(rho: float) -> float:
         return _reml_criterion(s, rho / (1 - rho), n_scores)
 
-    grid = np.linspace(0, 0.999, 112)
+    def slope(rho: float) -> float:
+        return _reml_slope(s, rho / (1 - rho), n_scores)
+
+    # Linear in rho up to 0.99, then geometric towards 1 so a participant variance up to 1e12
+    # times the residual one (near-identical pre and post scores) is still bracketed.
+    grid = np.concatenate([np.linspace(0, 0.99, 100), 1 - np.logspace(-2.1, -12, 45)])
     values = [criterion(rho) for rho in grid]
     best = int(np.argmin(values))
+    if best == 0 and slope(0.0) >= 0:
+        return 0.0
     low, high = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
-    refined = optimize.minimize_scalar(criterion, bounds=(low, high), method="bounded", options={"xatol": 1e-13})
-    rho = refined.x if refined.fun <= values[best] else grid[best]
-    if best == 0 and criterion(0.0) <= criterion(rho):
-        rho = 0.0
+    slope_low, slope_high = slope(low), slope(high)
+    if not (slope_low <= 0 <= slope_high):  # no sign change (minimum on the grid's last point)
+        refined = optimize.minimize_scalar(criterion, bounds=(low, high), method="bounded", options={"xatol": 1e-13})
+        rho = refined.x if refined.fun <= values[best] else grid[best]
+        return rho / (1 - rho)
+    rho = optimize.brentq(slope, low, high, xtol=1e-16, rtol=4 * np.finfo(float).eps)
     return rho / (1 - rho)
 
 
