@@ -2,7 +2,8 @@
 
 Run with `make bench`. Part 1 runs `impact run` on the demo study and on a generated large study
 as separate processes (so import time counts, as it does for a user) and reads each process's
-own peak resident memory from os.wait4. Part 2 times `pipeline.analyze.analyze` alone for the
+own peak resident memory from os.wait4. Part 2 times the rendering of the demo's
+two reports (context and PDF separately). Part 3 times `pipeline.analyze.analyze` alone for the
 demo's 20 variables at about 1,000 and 100,000 pairs (data simulated, validated and scored
 first, untimed); its memory is the peak of Python and numpy allocations during the stage
 (tracemalloc, measured in a second, separate call because tracing slows Python code).
@@ -11,6 +12,7 @@ Not a test: numbers vary by machine, and nothing here asserts on time.
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -82,6 +84,33 @@ def main_analysis() -> None:
         print(f"{f'about {target:,} pairs':<40} {pairs:>8,} {seconds:>9.2f} {peak:>11.0f}")
 
 
+def main_rendering() -> None:
+    """Render time of each report of the demo study, in one process after the run (untimed)."""
+    from pypdf import PdfReader
+
+    from pipeline import report
+    from pipeline.run import manifest, run_study
+    from pipeline.study import load_study
+
+    run = run_study(load_study(REPO / "surveys" / "demo-pilot"))
+    provenance = manifest(run)
+    print(f"\n{'rendering the demo reports':<40} {'context (s)':>12} {'PDF (s)':>9} {'pages':>6}")
+    print("-" * 71)
+    for label, build, template in [
+        ("impact-report.pdf", report.report_context, "impact-report.html.j2"),
+        ("technical-report.pdf", report.technical_context, "technical-report.html.j2"),
+    ]:
+        start = time.perf_counter()
+        html = report.render_html(build(run, provenance), template)
+        context_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        pdf = report.html_to_pdf(html)
+        pdf_seconds = time.perf_counter() - start
+        pages = len(PdfReader(io.BytesIO(pdf)).pages)
+        print(f"{label:<40} {context_seconds:>12.2f} {pdf_seconds:>9.2f} {pages:>6}")
+
+
 if __name__ == "__main__":
     main()
+    main_rendering()
     main_analysis()

@@ -6,7 +6,8 @@ Formats (``format:`` of a wave in ``study.yaml``; see the README, "Export format
   ``encoding``; ``delimiter`` overrides the comma or tab;
 * ``excel``: an ``.xlsx`` workbook, the first sheet or the named ``sheet``;
 * ``spss``: a ``.sav`` file read with pyreadstat; user-defined missing codes become missing and
-  values are the stored codes, not their labels;
+  values are the stored codes, not their labels (the value labels are kept beside the table, in
+  ``WaveExport.value_labels``, for columns that are shown as text such as subgroups);
 * ``qualtrics``: a Qualtrics CSV with its 3 header rows (export tags, question text, ImportId)
   or the legacy 2-row form (``V1`` .. ``V10`` then the metadata names in row 2);
 * ``redcap``: a REDCap records export (one file for both waves, told apart by
@@ -27,7 +28,7 @@ import codecs
 import hashlib
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -54,6 +55,8 @@ class WaveExport:
     sha256: str
     format: str
     table: pd.DataFrame
+    #: SPSS value labels: column -> code as text in ``table`` -> label (empty for other formats).
+    value_labels: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def rows_read(self) -> int:
@@ -188,15 +191,24 @@ def read_excel(content: bytes, source_spec: WaveSource, path: Path) -> pd.DataFr
 
 def read_spss(path: Path) -> pd.DataFrame:
     """An SPSS .sav file: codes (not labels) as text; user-missing codes are missing; rows are case numbers."""
+    return read_spss_with_labels(path)[0]
+
+
+def read_spss_with_labels(path: Path) -> tuple[pd.DataFrame, dict[str, dict[str, str]]]:
+    """An SPSS .sav file as ``read_spss`` reads it, with its value labels keyed by the code as the table shows it."""
     import pyreadstat
 
     try:
-        frame, _ = pyreadstat.read_sav(str(path), user_missing=False, apply_value_formats=False)
+        frame, meta = pyreadstat.read_sav(str(path), user_missing=False, apply_value_formats=False)
     except Exception as exc:  # noqa: BLE001 - pyreadstat raises its own ReadstatError and others
         raise PipelineError(f"{path}: cannot read as an SPSS .sav file ({_first_line(exc)}); save it from SPSS as .sav") from None
     table = frame.astype(object).map(excel_cell_text)
     table.index = pd.RangeIndex(1, len(table) + 1, name="row")
-    return table_from_grid(table, list(table.columns), 1, path)
+    labels = {
+        column: {excel_cell_text(code): str(label) for code, label in codes.items()}
+        for column, codes in (meta.variable_value_labels or {}).items()
+    }
+    return table_from_grid(table, list(table.columns), 1, path), labels
 
 
 def read_wave(wave: str, path: Path, source_spec: WaveSource | None = None) -> WaveExport:
@@ -212,15 +224,17 @@ def read_wave(wave: str, path: Path, source_spec: WaveSource | None = None) -> W
     fmt = source_spec.resolved_format
     if not content.strip():
         raise PipelineError(f"{path}: the file is empty; export the wave again with a header row")
+    value_labels: dict[str, dict[str, str]] = {}
     if fmt == "excel":
         table = read_excel(content, source_spec, path)
     elif fmt == "spss":
-        table = read_spss(path)
+        table, value_labels = read_spss_with_labels(path)
     elif fmt == "qualtrics":
         table = read_qualtrics(content, source_spec, path)
     else:
         table = read_delimited(content, source_spec, path)
-    return WaveExport(wave=wave, path=path, sha256=hashlib.sha256(content).hexdigest(), format=fmt, table=table)
+    sha256 = hashlib.sha256(content).hexdigest()
+    return WaveExport(wave=wave, path=path, sha256=sha256, format=fmt, table=table, value_labels=value_labels)
 
 
 def _suggest_delimiter(header: str, used: str, path: Path) -> None:

@@ -1,18 +1,20 @@
-"""Report: the funder-facing impact report, from a run's results to PDF bytes.
+"""Report: the funder's impact report and the researcher's technical report, as HTML and PDF.
 
-The HTML comes from a jinja2 template with autoescaping on for every template (study names,
-labels and any text from data are shown as text, never run as markup) and undefined variables
-refused. WeasyPrint renders it with a URL fetcher that may read only ``data:`` URLs and the
-package's own ``assets/`` folder: no network, no redirects, no other local file.
+Both reports are jinja2 templates with autoescaping on for every template (study names, labels
+and any text from data are shown as text, never run as markup) and undefined variables refused.
+WeasyPrint renders them with a URL fetcher that may read only ``data:`` URLs, the package's own
+``assets/`` folder and the files the study declares (its logo): no network, no redirects, no
+other local file.
 
-Only aggregates reach the PDF: no participant id, no free text. Counts below the suppression
-threshold are shown as ``<10``.
+Only aggregates reach either PDF: no participant id, no free text. Counts follow the small-cell
+rules of :mod:`pipeline.suppression` with the study's ``report.suppression_threshold``.
+Participant-level scores appear in the funder's report only as unlabelled lines of the paired
+slope charts, drawn only for variables with at least that many pairs.
 """
 
 from __future__ import annotations
 
 import base64
-import io
 import math
 import os
 from datetime import datetime, timezone
@@ -23,15 +25,16 @@ from urllib.request import url2pathname
 import jinja2
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
+from .charts import flow_diagram_svg, forest_svg, paired_slopes_svg, svg_data_uri
 from .score import score_range
+from .suppression import collapse_small_categories, publish_counts, suppress_count
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 ASSETS_DIR = PACKAGE_DIR / "assets"
 
-#: Counts below this are printed as "<10" (small-cell suppression; see the README).
-SUPPRESSION_THRESHOLD = 10
 
 OUTCOME_COLOURS = {"improved": "#1b7f5f", "worsened": "#b3261e", "changed": "#6a4c93"}
 NEUTRAL_COLOUR = "#8a8f98"
@@ -39,11 +42,6 @@ DOMAIN_ORDER = ["wellbeing", "meaning and purpose", "career", "distress"]
 
 
 # --- numbers as words and text -------------------------------------------------------------
-
-def suppress_count(n: int, threshold: int = SUPPRESSION_THRESHOLD) -> str:
-    """A count for publication: ``<threshold`` when it is between 1 and threshold - 1."""
-    return f"<{threshold}" if 0 < n < threshold else f"{n:,}"
-
 
 def format_number(value: float, digits: int = 2) -> str:
     """A statistic rounded for reading, with a real minus sign; an em dash when undefined."""
@@ -75,44 +73,26 @@ def forest_plot_svg(results: pd.DataFrame) -> str:
     """A forest plot of d_z with 95% intervals, oriented so that right is always better.
 
     For scales where lower is better the sign of d_z and its interval are flipped; scales
-    without a direction (``neutral``) are drawn as raw change with a hollow marker.
+    without a direction (``neutral``) are drawn unflipped with a hollow marker. Rows are grouped
+    by domain (:func:`ordered_for_display`); :func:`pipeline.charts.forest_svg` draws them.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "impact-report", "font.family": "DejaVu Sans", "mathtext.fontset": "dejavusans"})
-    rows = ordered_for_display(results).reset_index(drop=True)
-    signs = rows["higher_is"].map(improvement_sign)
-    centre = rows["d_z"] * signs
-    low = np.where(signs > 0, rows["d_z_ci_low"], -rows["d_z_ci_high"])
-    high = np.where(signs > 0, rows["d_z_ci_high"], -rows["d_z_ci_low"])
-    y = np.arange(len(rows))[::-1]
-
-    fig, ax = plt.subplots(figsize=(7.2, 0.32 * len(rows) + 1.1))
-    ax.axvline(0, color="#444", linewidth=0.8)
-    for position, (_, row), c, lo, hi in zip(y, rows.iterrows(), centre, low, high):
-        if math.isnan(c):
-            continue
-        colour = OUTCOME_COLOURS.get(row["outcome"], NEUTRAL_COLOUR)
-        hollow = row["higher_is"] == "neutral"
-        ax.plot([lo, hi], [position, position], color=colour, linewidth=1.6, solid_capstyle="butt")
-        ax.plot(c, position, "o", markersize=6, color=colour, markerfacecolor="white" if hollow else colour)
-    ax.set_yticks(y, [display_label(row) for _, row in rows.iterrows()], fontsize=8.5)
-    ax.set_xlabel(r"Standardized change $d_z$ with 95% interval (right = better)", fontsize=9)
-    ax.tick_params(axis="x", labelsize=8.5)
-    for side in ("top", "right", "left"):
-        ax.spines[side].set_visible(False)
-    ax.tick_params(axis="y", length=0)
-    ax.grid(axis="x", color="#e3e5e8", linewidth=0.6)
-    ax.set_axisbelow(True)
-    ax.set_ylim(-0.7, len(rows) - 0.3)
-    fig.tight_layout()
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    plt.close(fig)
-    return buffer.getvalue()
+    rows = []
+    for _, row in ordered_for_display(results).iterrows():
+        sign = improvement_sign(row["higher_is"])
+        low, high = (row["d_z_ci_low"], row["d_z_ci_high"]) if sign > 0 else (-row["d_z_ci_high"], -row["d_z_ci_low"])
+        domain = row["domain"] if isinstance(row["domain"], str) and row["domain"].strip() else "other"
+        rows.append(
+            {
+                "label": display_label(row),
+                "estimate": float(row["d_z"] * sign),
+                "low": float(low),
+                "high": float(high),
+                "colour": OUTCOME_COLOURS.get(row["outcome"], NEUTRAL_COLOUR),
+                "hollow": row["higher_is"] == "neutral",
+                "domain": domain[:1].upper() + domain[1:],
+            }
+        )
+    return forest_svg(rows)
 
 
 def display_label(row, limit: int = 48) -> str:
@@ -131,6 +111,34 @@ def ordered_for_display(results: pd.DataFrame) -> pd.DataFrame:
 
 # --- the report's content ------------------------------------------------------------------
 
+#: Cohen's (1988) rough benchmarks for the size of a standardized difference.
+EFFECT_SIZE_WORDS = [(0.2, "very small"), (0.5, "small"), (0.8, "medium"), (math.inf, "large")]
+
+#: Exclusion reasons (pipeline.validate.EXCLUSION_REASONS) in a funder's words.
+REASON_WORDS = {
+    "preview": "previews and tests",
+    "spam": "flagged as spam",
+    "unfinished": "not finished",
+    "no_consent": "no consent",
+    "empty": "no usable answers",
+    "missing_id": "no participant id",
+    "invalid_id": "unreadable participant id",
+    "duplicate": "repeat answers of one person",
+}
+
+CORRECTION_NAMES = {"holm": "Holm (1979)", "fdr": "Benjamini\u2013Hochberg (1995) false discovery rate"}
+DIRECTION_WORDS = {"better": "higher is better", "worse": "lower is better", "neutral": "no preferred direction"}
+
+
+def effect_size_in_words(d: float) -> str:
+    """The size of ``|d|`` by Cohen's (1988) benchmarks: very small (< 0.2), small, medium (>= 0.5), large (>= 0.8).
+
+    >>> effect_size_in_words(-0.55)
+    'medium'
+    """
+    return next(words for bound, words in EFFECT_SIZE_WORDS if abs(d) < bound)
+
+
 def change_in_words(mean_diff: float, higher_is: str, low: float, high: float) -> str:
     """E.g. "a drop of 2.95 on its 20\u201380 scale, where lower is better"."""
     movement = "a rise" if mean_diff > 0 else "a drop"
@@ -138,7 +146,13 @@ def change_in_words(mean_diff: float, higher_is: str, low: float, high: float) -
     return f"{movement} of {format_number(abs(mean_diff))} on its {format_number(low, 0)}\u2013{format_number(high, 0)} scale{where}"
 
 
-def headline(results: pd.DataFrame, correction_name: str, ranges: dict[str, tuple[float, float]]) -> dict:
+def improved_before_correction(results: pd.DataFrame, alpha: float) -> int:
+    """How many variables with a direction changed for the better with an unadjusted p below ``alpha``."""
+    better = np.sign(results["mean_diff"]) * results["higher_is"].map(improvement_sign) > 0
+    return int(((results["p"] < alpha) & better & (results["higher_is"] != "neutral")).sum())
+
+
+def headline(results: pd.DataFrame, correction_name: str, ranges: dict[str, tuple[float, float]], alpha: float = 0.05) -> dict:
     """Counts for the headline sentence and the variables that improved, worsened or changed, in words."""
 
     def named(outcome: str) -> list[dict]:
@@ -149,6 +163,7 @@ def headline(results: pd.DataFrame, correction_name: str, ranges: dict[str, tupl
                 "instrument": row["instrument"],
                 "change": change_in_words(row["mean_diff"], row["higher_is"], *ranges[row["variable"]]),
                 "d_z": format_number(row["d_z"]),
+                "size": effect_size_in_words(row["d_z"]),
             }
             for _, row in rows.iterrows()
         ]
@@ -159,62 +174,248 @@ def headline(results: pd.DataFrame, correction_name: str, ranges: dict[str, tupl
         "improved": improved,
         "worsened": worsened,
         "changed": changed,
+        "before_correction": improved_before_correction(results, alpha),
         "sentence": f"Significant improvement in {len(improved)} of {len(results)} variables",
         "correction_name": correction_name,
     }
 
 
-CORRECTION_NAMES = {"holm": "Holm (1979)", "fdr": "Benjamini\u2013Hochberg (1995) false discovery rate"}
+def participant_flow(run, threshold: int) -> dict:
+    """The participant flow as published: the boxes of the diagram, with small counts suppressed.
+
+    Main chain: (enrolled, when ``study.yaml`` declares it) → answers received at baseline → valid
+    at baseline → valid at both times (matched) → analysed per variable. Side boxes give the
+    exclusions by reason and the follow-up wave. Counts follow :func:`publish_counts`.
+    """
+    flow = dict(run.flow)
+    counts, totals = dict(flow), []
+    reasons = {}
+    for wave in ("pre", "post"):
+        reasons[wave] = [key for key in flow if key.startswith(f"excluded_{wave}_")]
+        counts[f"excluded_{wave}"] = sum(flow[key] for key in reasons[wave])
+        totals += [(f"excluded_{wave}", reasons[wave]), (f"rows_{wave}", [f"valid_{wave}", f"excluded_{wave}"])]
+    totals += [("valid_pre", ["matched", "pre_only"]), ("valid_post", ["matched", "post_only"])]
+    enrolled = run.study.config.enrolled
+    if enrolled is not None and enrolled >= flow["valid_pre"]:
+        counts |= {"enrolled": enrolled, "not_at_baseline": enrolled - flow["valid_pre"]}
+        totals.append(("enrolled", ["valid_pre", "not_at_baseline"]))
+    shown = {key: str(value) for key, value in publish_counts(counts, totals, threshold).items()}
+
+    def reason_lines(wave: str) -> list[str]:
+        prefix = f"excluded_{wave}_"
+        return [f"{REASON_WORDS.get(key[len(prefix):], key[len(prefix):])}: {shown[key]}" for key in reasons[wave]]
+
+    n_pairs = run.results["n_pairs"].astype(int)
+    low, high = suppress_count(int(n_pairs.min()), threshold), suppress_count(int(n_pairs.max()), threshold)
+    analysed = low if low == high else f"{low}\u2013{high}"
+    main, side = [], []
+    if "enrolled" in counts:
+        main.append({"count": shown["enrolled"], "label": "enrolled in the program"})
+        side.append({"title": f"No valid baseline answer: {shown['not_at_baseline']}", "lines": []})
+    main.append({"count": shown["rows_pre"], "label": "answers received before the program (baseline)"})
+    side.append({"title": f"Excluded at baseline: {shown['excluded_pre']}", "lines": reason_lines("pre") or ["none needed excluding"]})
+    main.append({"count": shown["valid_pre"], "label": "people with a valid baseline answer"})
+    side.append(
+        {
+            "title": f"No valid follow-up answer: {shown['pre_only']}",
+            "lines": [
+                f"Follow-up answers received: {shown['rows_post']}",
+                f"excluded at follow-up: {shown['excluded_post']}",
+                *[f"\u2003{line}" for line in reason_lines("post")],
+                f"valid follow-up answers: {shown['valid_post']}",
+                f"of these, no valid baseline answer: {shown['post_only']}",
+            ],
+        }
+    )
+    main.append({"count": shown["matched"], "label": "people with valid answers at both times (matched)"})
+    side.append({"title": "Left out of a variable", "lines": ["if that questionnaire was incomplete", "at either time"]})
+    main.append({"count": analysed, "label": "analysed, per variable (participants with a score at both times)"})
+    chain = " \u2192 ".join(f"{box['count']} {box['label']}" for box in main)
+    summary = f"Participant flow: {chain}. {side[-2]['title']}; excluded at baseline: {shown['excluded_pre']}."
+    return {"main": main, "side": side, "shown": shown, "analysed": analysed, "alt": summary}
 
 
-def report_context(run) -> dict:
-    """Everything the template shows, as plain values (no participant-level data)."""
-    study, results = run.study, run.results
-    options = study.config.analysis
-    ranges = {scale.id: score_range(instrument, scale) for instrument, scale in study.scales}
-    table = []
-    for _, row in ordered_for_display(results).iterrows():
-        adjusted = row[f"p_{options.correction}"]
-        table.append(
+RCI_ORDER = {
+    "directional": [("improved", "improved"), ("unchanged", "no reliable change"), ("deteriorated", "deteriorated")],
+    "neutral": [("increased", "increased"), ("unchanged", "no reliable change"), ("decreased", "decreased")],
+}
+RCI_COLOURS = {"improved": "#1b7f5f", "deteriorated": "#b3261e", "increased": "#6a4c93", "decreased": "#6a4c93"}
+
+
+def reliable_change_bar(categories: pd.Series, higher_is: str, threshold: int) -> dict:
+    """A 100% bar of reliable change (Jacobson & Truax, 1991) for publication.
+
+    ``categories`` holds each paired participant's category for one variable. Categories of 1 to
+    threshold − 1 people are merged with a neighbour (:func:`collapse_small_categories`), so no
+    small count can be read off the bar; when both directions are small but together reach the
+    threshold they are shown together as "reliable change either way". When everything would
+    merge into one bar, no bar is drawn and ``note`` says why. Segments: label, percent (whole
+    number), width and colour.
+    """
+    order = RCI_ORDER["neutral" if higher_is == "neutral" else "directional"]
+    counts = categories.value_counts()
+    total = int(counts.sum())
+    if total == 0:
+        return {"segments": [], "note": "Reliable change not computed for this variable."}
+    sizes = [(words, int(counts.get(key, 0))) for key, words in order]
+    (up, n_up), (same, n_same), (down, n_down) = sizes
+    both_small = 0 < n_up < threshold and 0 < n_down < threshold
+    if both_small and n_up + n_down >= threshold and n_same >= threshold:
+        segments = [("reliable change either way", n_up + n_down), (same, n_same)]
+    else:
+        segments = collapse_small_categories(sizes, threshold)
+    if len(segments) == 1 and " or " in segments[0][0]:
+        return {"segments": [], "note": f"Reliable change: not shown, because a group would have fewer than {threshold} people."}
+    colour_of = {words: RCI_COLOURS.get(key, "#c9ced6") for key, words in order}
+    return {
+        "segments": [
+            {"label": label, "percent": round(100 * n / total), "width": 100 * n / total, "colour": colour_of.get(label, "#8a8f98")}
+            for label, n in segments
+        ],
+        "note": "",
+    }
+
+
+def paired_scores(scores: pd.DataFrame, id_column: str, variable: str) -> tuple[np.ndarray, np.ndarray]:
+    """Participants' baseline and follow-up scores on ``variable``, for those scored at both times."""
+    wide = scores.pivot(index=id_column, columns="wave", values=variable).reindex(columns=["pre", "post"])
+    both = wide.dropna(subset=["pre", "post"])
+    return both["pre"].to_numpy(float), both["post"].to_numpy(float)
+
+
+def variable_panels(run, threshold: int, ranges: dict, correction: str) -> list[dict]:
+    """One panel per variable: a sentence of the result, paired slopes and reliable change."""
+    panels = []
+    categories = run.reliable_change.groupby("variable")["category"] if not run.reliable_change.empty else None
+    position_in_domain = {}
+    for _, row in ordered_for_display(run.results).iterrows():
+        domain = row["domain"] or "other"
+        position_in_domain[domain] = position_in_domain.get(domain, -1) + 1
+        low, high = ranges[row["variable"]]
+        pre, post = paired_scores(run.scores, run.study.id_column, row["variable"])
+        n = len(pre)
+        shown = n >= max(threshold, 2)
+        slopes = paired_slopes_svg(pre, post, low, high, row["higher_is"]) if shown else None
+        bar = {"segments": [], "note": "Reliable change not computed for this variable."}
+        if shown and categories is not None and row["variable"] in categories.groups:
+            bar = reliable_change_bar(categories.get_group(row["variable"]).dropna(), row["higher_is"], threshold)
+        panels.append(
             {
                 "name": row["name"],
                 "instrument": row["instrument"],
-                "domain": row["domain"] or "other",
-                "direction": {"better": "higher is better", "worse": "lower is better", "neutral": "no direction"}[row["higher_is"]],
-                "n_pairs": suppress_count(int(row["n_pairs"])),
-                "pre": f"{format_number(row['mean_pre'])} ({format_number(row['sd_pre'])})",
-                "post": f"{format_number(row['mean_post'])} ({format_number(row['sd_post'])})",
-                "change": format_number(row["mean_diff"]),
-                "change_ci": f"[{format_number(row['ci_low'])}, {format_number(row['ci_high'])}]",
-                "d_z": format_number(row["d_z"]),
-                "d_z_ci": f"[{format_number(row['d_z_ci_low'])}, {format_number(row['d_z_ci_high'])}]",
-                "p": format_p(row["p"]),
-                "p_adjusted": format_p(adjusted),
+                "domain": domain,
+                "left": position_in_domain[domain] % 2 == 0,  # panels sit two abreast under each domain heading
+                "direction": DIRECTION_WORDS[row["higher_is"]],
+                "n_pairs": suppress_count(n, threshold),
                 "outcome": row["outcome"],
-                "note": row["note"],
+                "sentence": panel_sentence(row, low, high, correction),
+                "slopes": svg_data_uri(slopes) if slopes else None,
+                "slopes_alt": (
+                    f"{row['name']}: each line is one participant's score before and after; the mean moved from "
+                    f"{format_number(row['mean_pre'])} to {format_number(row['mean_post'])} on the {format_number(low, 0)}"
+                    f"\u2013{format_number(high, 0)} scale."
+                ),
+                "bar": bar["segments"],
+                "bar_note": bar["note"],
+                "bar_alt": "; ".join(f"{segment['label']}: {segment['percent']}%" for segment in bar["segments"]),
+                "suppressed": not shown,
             }
         )
-    flow = {key: suppress_count(value) for key, value in run.flow.items()}
-    svg = forest_plot_svg(results)
-    instruments = [
-        {"label": i.label, "name": i.name, "citation": i.citation, "license": i.license} for i in study.instruments
+    return panels
+
+
+def panel_sentence(row, low: float, high: float, correction: str) -> Markup:
+    """E.g. "Mean 3.90 before and 4.41 after: a rise of 0.51 on its 1–7 scale (d_z 0.52, medium; adjusted p <.001)"."""
+    if math.isnan(row["mean_diff"]):
+        return Markup("Not tested: {}").format(row["note"]) if row["note"] else Markup("Not tested.")
+    size = effect_size_in_words(row["d_z"]) if not math.isnan(row["d_z"]) else "undefined"
+    return Markup("Mean {} before and {} after: {} (d<sub>z</sub> {}, {}; adjusted p {}).").format(
+        format_number(row["mean_pre"]),
+        format_number(row["mean_post"]),
+        change_in_words(row["mean_diff"], row["higher_is"], low, high),
+        format_number(row["d_z"]),
+        size,
+        format_p(row[f"p_{correction}"]),
+    )
+
+
+def limitations(run, threshold: int, shown_flow: dict, alpha: float, correction_name: str) -> list[dict]:
+    """The design's limitations in plain words, filled in with this study's numbers (Campbell &
+    Stanley, 1963; Marsden & Torgerson, 2012; CONSORT 2010 item 20)."""
+    results, flow = run.results, run.flow
+    items = [
+        {
+            "title": "No comparison group",
+            "text": "Everyone measured took part in the program, so the results show how much participants changed, "
+            "not how much of the change the program caused. Part of any change may come from time passing (maturation), "
+            "events outside the program (history), answering the same questions a second time (testing), or regression "
+            "to the mean: people who start unusually low tend to score closer to average later, with or without help.",
+        }
     ]
-    return {
-        "study": study.config,
-        "generated": report_date(),
-        "headline": headline(results, CORRECTION_NAMES[options.correction], ranges),
-        "alpha": options.alpha,
-        "correction": options.correction,
-        "correction_name": CORRECTION_NAMES[options.correction],
-        "other_correction_name": CORRECTION_NAMES["fdr" if options.correction == "holm" else "holm"],
-        "attrition_sentence": attrition_sentence(run.attrition),
-        "rows": table,
-        "flow": flow,
-        "suppression_threshold": SUPPRESSION_THRESHOLD,
-        "forest_plot": "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii"),
-        "forest_alt": forest_alt_text(results),
-        "instruments": instruments,
-    }
+    valid_pre, pre_only = flow["valid_pre"], flow["pre_only"]
+    if pre_only == 0:
+        dropout = "Everyone with a valid baseline answer also answered at follow-up."
+    elif pre_only < threshold:
+        dropout = f"Fewer than {threshold} people with a valid baseline answer did not answer at follow-up."
+    else:
+        dropout = (
+            f"{shown_flow['pre_only']} of the {shown_flow['valid_pre']} people with a valid baseline answer "
+            f"({round(100 * pre_only / valid_pre)}%) did not answer at follow-up and are not in the comparisons."
+        )
+    items.append({"title": "People who did not answer at follow-up", "text": f"{dropout} {attrition_sentence(run.attrition)}"})
+    items.append(
+        {
+            "title": "Many variables tested",
+            "text": f"{len(results)} variables were tested, so some would look significant by chance alone. The "
+            f"{correction_name} correction keeps the chance of any false finding among them at {alpha}; "
+            f"{improved_before_correction(results, alpha)} variables improved before correction and "
+            f"{int((results['outcome'] == 'improved').sum())} after it.",
+        }
+    )
+    items.append(
+        {
+            "title": "Self-report",
+            "text": "All measures are questionnaires participants filled in about themselves. Answers can shift with "
+            "mood, with what people think the program hopes to hear, or with a better understanding of the questions "
+            "the second time.",
+        }
+    )
+    mde = results["mde_dz"].dropna()
+    if not mde.empty:
+        items.append(
+            {
+                "title": "Precision",
+                "text": Markup(
+                    "With {} people answering both times, a change smaller than about d<sub>z</sub> {} would often be "
+                    "missed (80% power at alpha {}); \u201cno significant change\u201d therefore does not mean \u201cno change\u201d."
+                ).format(shown_flow["matched"], format_number(float(mde.median())), alpha),
+            }
+        )
+    weak = results.loc[results["alpha_pre"] < 0.7, "name"].tolist()
+    if weak:
+        items.append(
+            {
+                "title": "Measurement",
+                "text": f"In this sample, the internal consistency (Cronbach's alpha) of {', '.join(weak)} was below "
+                ".70 at baseline, so those scores are less precise than the others.",
+            }
+        )
+    return items
+
+
+def attrition_sentence(attrition: pd.DataFrame) -> str:
+    """The largest baseline difference between completers and non-completers, in words."""
+    compared = attrition.dropna(subset=["std_diff"])
+    if compared.empty:
+        return "Too few participants answered only before the program to compare them with those who stayed."
+    largest = compared.loc[compared["std_diff"].abs().idxmax()]
+    higher = "higher" if largest["mean_completers"] > largest["mean_noncompleters"] else "lower"
+    return (
+        "At the start, the largest difference between participants who answered both times and those who answered "
+        f"only before was {format_number(abs(largest['std_diff']))} standard deviations on {largest['name']} "
+        f"(those who stayed scored {higher}; Cohen's d with the pooled SD). If those who left differ, the results "
+        "may not describe everyone who enrolled."
+    )
 
 
 def forest_alt_text(results: pd.DataFrame) -> str:
@@ -229,24 +430,223 @@ def forest_alt_text(results: pd.DataFrame) -> str:
     )
 
 
-def attrition_sentence(attrition: pd.DataFrame) -> str:
-    """The largest baseline difference between completers and non-completers, in words."""
-    compared = attrition.dropna(subset=["std_diff"])
-    if compared.empty:
-        return "Too few participants answered only before the program to compare them with those who stayed."
-    largest = compared.loc[compared["std_diff"].abs().idxmax()]
-    return (
-        "At the start, the largest difference between participants who answered both times and those who answered "
-        f"only before was {format_number(abs(largest['std_diff']))} standard deviations ({largest['name']}; Cohen's d "
-        "with the pooled SD; attrition.csv has every variable)."
-    )
-
-
 def report_date() -> str:
     """The report's date: from ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else today (UTC)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     moment = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch else datetime.now(timezone.utc)
     return moment.strftime("%-d %B %Y")
+
+
+def common_context(run, provenance: dict) -> dict:
+    """What both reports show: study, date, run id, input hashes, flow, instruments."""
+    study = run.study
+    threshold = study.config.report.suppression_threshold
+    options = study.config.analysis
+    flow = participant_flow(run, threshold)
+    return {
+        "study": study.config,
+        "generated": report_date(),
+        "run_id": provenance["run_id"],
+        "inputs": provenance["inputs"],
+        "threshold": threshold,
+        "alpha": options.alpha,
+        "correction": options.correction,
+        "correction_name": CORRECTION_NAMES[options.correction],
+        "other_correction_name": CORRECTION_NAMES["fdr" if options.correction == "holm" else "holm"],
+        "flow": flow,
+        "flow_svg": _flow_svg(flow),
+        "instruments": [
+            {"label": i.label, "name": i.name, "version": i.version, "citation": i.citation, "license": i.license, "license_note": i.license_note}
+            for i in study.instruments
+        ],
+        "logo": None,
+    }
+
+
+def _flow_svg(flow: dict) -> str:
+    return svg_data_uri(flow_diagram_svg(flow["main"], flow["side"]))
+
+
+def report_context(run, provenance: dict | None = None) -> dict:
+    """Everything the impact report shows, as plain values (no participant-level data but chart lines)."""
+    provenance = provenance or run_provenance(run)
+    context = common_context(run, provenance)
+    study, results = run.study, run.results
+    options = study.config.analysis
+    threshold = context["threshold"]
+    ranges = {scale.id: score_range(instrument, scale) for instrument, scale in study.scales}
+    table = []
+    for _, row in ordered_for_display(results).iterrows():
+        table.append(
+            {
+                "name": row["name"],
+                "instrument": row["instrument"],
+                "domain": row["domain"] or "other",
+                "direction": DIRECTION_WORDS[row["higher_is"]],
+                "n_pairs": suppress_count(int(row["n_pairs"]), threshold),
+                "pre": f"{format_number(row['mean_pre'])} ({format_number(row['sd_pre'])})",
+                "post": f"{format_number(row['mean_post'])} ({format_number(row['sd_post'])})",
+                "change": format_number(row["mean_diff"]),
+                "change_ci": f"[{format_number(row['ci_low'])}, {format_number(row['ci_high'])}]",
+                "d_z": format_number(row["d_z"]),
+                "d_z_ci": f"[{format_number(row['d_z_ci_low'])}, {format_number(row['d_z_ci_high'])}]",
+                "p": format_p(row["p"]),
+                "p_adjusted": format_p(row[f"p_{options.correction}"]),
+                "outcome": row["outcome"],
+                "note": row["note"],
+            }
+        )
+    svg = forest_plot_svg(results)
+    return context | {
+        "headline": headline(results, context["correction_name"], ranges, options.alpha),
+        "attrition_sentence": attrition_sentence(run.attrition),
+        "limitations": limitations(run, threshold, context["flow"]["shown"], options.alpha, context["correction_name"]),
+        "rows": table,
+        "panels": variable_panels(run, threshold, ranges, options.correction),
+        "subgroups": subgroup_table(run, threshold),
+        "forest_plot": svg_data_uri(svg),
+        "forest_alt": forest_alt_text(results),
+    }
+
+
+def subgroup_table(run, threshold: int) -> list[dict]:
+    """Per-subgroup results for publication (``subgroups:`` in study.yaml): one table per subgroup
+    column, a row per variable and a column per subgroup, small groups suppressed
+    (:func:`pipeline.subgroups.suppress_small_subgroups`)."""
+    table = run.subgroup_results
+    if table.empty:
+        return []
+    from .subgroups import suppress_small_subgroups
+
+    published = suppress_small_subgroups(table, threshold).assign(raw_n=table["n_pairs"].to_numpy())
+    order = list(ordered_for_display(run.results)["variable"])
+    tables = []
+    for subgroup, rows in published.groupby("subgroup", sort=False):
+        values = list(dict.fromkeys(rows["value"]))
+        columns = []
+        for value in values:
+            group = rows.loc[rows["value"] == value]
+            shown = group.loc[~group["suppressed"].astype(bool)]
+            size = group.loc[group["raw_n"].idxmax(), "n_pairs"] if shown.empty else f"{int(shown['raw_n'].max()):,}"
+            columns.append({"label": value, "n": size})
+        body = []
+        for variable in order:
+            cells = rows.loc[rows["variable"] == variable].set_index("value")
+            if cells.empty:
+                continue
+            body.append(
+                {
+                    "name": cells["name"].iloc[0],
+                    "cells": [
+                        {"hidden": True}
+                        if value not in cells.index or bool(cells.loc[value, "suppressed"])
+                        else {
+                            "hidden": False,
+                            "change": format_number(cells.loc[value, "mean_diff"]),
+                            "d_z": format_number(cells.loc[value, "d_z"]),
+                            "p": format_p(cells.loc[value, "p"]),
+                        }
+                        for value in values
+                    ],
+                }
+            )
+        tables.append({"subgroup": subgroup, "columns": columns, "rows": body})
+    return tables
+
+
+# --- the technical report ------------------------------------------------------------------
+
+#: Every column of results.csv, grouped into the technical report's tables (a test checks the cover).
+TECHNICAL_GROUPS = [
+    ("Descriptives", "Scores of participants with both scores (SD with n \u2212 1); n_pre and n_post count everyone scored at that time.",
+     ["instrument", "domain", "higher_is", "n_pre", "n_post", "n_pairs", "mean_pre", "sd_pre", "mean_post", "sd_post"]),
+    ("Paired t-test and multiplicity", "Student's paired t (two-sided); mean_diff = post \u2212 pre with its 95% t interval; p_holm and p_fdr adjust across all variables.",
+     ["mean_diff", "sd_diff", "ci_low", "ci_high", "t", "df", "p", "p_holm", "p_fdr", "outcome"]),
+    ("Effect sizes, Bayes factor and sensitivity", "d_z = mean_diff / sd_diff with a noncentral-t 95% interval; d_av over the mean of the two SDs; g_av with Hedges' exact correction (df = n \u2212 1); JZS BF10 with r = 0.707; mde_dz at 80% power.",
+     ["d_z", "d_z_ci_low", "d_z_ci_high", "d_av", "g_av", "bf10", "log_bf10", "mde_dz"]),
+    ("Assumptions and the rank-based check", "Shapiro\u2013Wilk p on the differences (empty beyond 5,000 pairs); Wilcoxon signed-rank V, p and matched-pairs rank-biserial r, as R's classic wilcox.test.",
+     ["shapiro_p", "wilcoxon_v", "wilcoxon_n", "wilcoxon_method", "p_wilcoxon", "r_rb"]),
+    ("Reliability in this sample", "Cronbach's alpha over participants who answered every item at that time (n beside it); McDonald's omega total, one factor (minres).",
+     ["alpha_pre", "alpha_n_pre", "alpha_post", "alpha_n_post", "omega_pre", "omega_post"]),
+    ("Reliable change", "Jacobson & Truax (1991): a change beyond 1.96 \u00d7 SD \u00d7 \u221a(2(1 \u2212 r)); rci_basis says whether SD and r are published or this sample's.",
+     ["rci_basis", "rci_sd", "rci_reliability", "rci_threshold", "rci_improved_pct", "rci_unchanged_pct", "rci_deteriorated_pct", "recovery_cutoff", "n_cases_pre", "recovered_pct"]),
+    ("Intention-to-treat mixed model", "score ~ wave + (1 | participant) by REML on every available score; Wald z p.",
+     ["lmm_estimate", "lmm_se", "lmm_p", "lmm_n"]),
+]  # fmt: skip
+
+P_COLUMNS = {"p", "p_holm", "p_fdr", "p_wilcoxon", "shapiro_p", "lmm_p"}
+INTEGER_COLUMNS = {"n_pre", "n_post", "n_pairs", "alpha_n_pre", "alpha_n_post", "wilcoxon_n", "n_cases_pre", "lmm_n", "n_completers", "n_noncompleters"}
+
+
+def format_technical(value, column: str) -> str:
+    """A results.csv value for the technical report: p-values to 4 significant digits (scientific
+    below 0.0001), counts as integers, other numbers to 4 decimals, text as is."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return "\u2014"
+    if isinstance(value, str):
+        return value
+    if column in INTEGER_COLUMNS or (column == "df" and float(value).is_integer()):
+        return f"{int(value):,}"
+    value = float(value)
+    if math.isinf(value):
+        return "\u221e" if value > 0 else "\u2212\u221e"
+    if column in P_COLUMNS:
+        text = f"{value:.3e}" if 0 < value < 1e-4 else f"{value:.4f}"
+    else:
+        text = f"{value:.4f}"
+    return text.replace("-", "\u2212")
+
+
+def technical_tables(results: pd.DataFrame) -> list[dict]:
+    """The technical report's results tables: every column of results.csv, in groups."""
+    rows = ordered_for_display(results)
+    tables = []
+    for title, caption, columns in TECHNICAL_GROUPS:
+        tables.append(
+            {
+                "title": title,
+                "caption": caption,
+                "columns": columns,
+                "rows": [
+                    {"variable": row["variable"], "name": row["name"], "cells": [format_technical(row[c], c) for c in columns]}
+                    for _, row in rows.iterrows()
+                ],
+            }
+        )
+    return tables
+
+
+def technical_context(run, provenance: dict | None = None) -> dict:
+    """Everything the technical report shows: full results, assumptions, reliability, reliable
+    change, attrition, the mixed model, instruments and the run manifest (no participant ids)."""
+    provenance = provenance or run_provenance(run)
+    context = common_context(run, provenance)
+    results = run.results
+    notes = [{"name": row["name"], "note": row["note"]} for _, row in ordered_for_display(results).iterrows() if row["note"]]
+    attrition_columns = ["n_completers", "mean_completers", "sd_completers", "n_noncompleters", "mean_noncompleters", "sd_noncompleters", "std_diff", "p"]
+    attrition = [
+        {"name": row["name"], "instrument": row["instrument"], "cells": [format_technical(row[c], c) for c in attrition_columns], "note": row["note"]}
+        for _, row in run.attrition.iterrows()
+    ]
+    non_normal = results.loc[results["shapiro_p"] < 0.05]
+    disagree = results.loc[((results["p"] < context["alpha"]) != (results["p_wilcoxon"] < context["alpha"])) & results["p_wilcoxon"].notna()]
+    return context | {
+        "tables": technical_tables(results),
+        "notes": notes,
+        "attrition_columns": attrition_columns,
+        "attrition": attrition,
+        "non_normal": non_normal["name"].tolist(),
+        "disagree": disagree["name"].tolist(),
+        "subgroups": subgroup_table(run, context["threshold"]),
+        "manifest": provenance,
+    }
+
+
+def run_provenance(run) -> dict:
+    """The run's manifest (pipeline.run.manifest) with its run id: what both reports print."""
+    from .run import manifest
+
+    return manifest(run)
 
 
 # --- rendering -----------------------------------------------------------------------------
@@ -258,6 +658,7 @@ def template_environment() -> jinja2.Environment:
     )
     environment.filters["p"] = format_p
     environment.filters["num"] = format_number
+    environment.filters["breakable"] = lambda text: str(text).replace("_", "_\u200b")  # column names may wrap
     return environment
 
 
@@ -265,15 +666,17 @@ def render_html(context: dict, template: str = "impact-report.html.j2") -> str:
     return template_environment().get_template(template).render(**context)
 
 
-def asset_fetcher(roots: list[Path] | None = None):
-    """A WeasyPrint URL fetcher that serves ``data:`` URLs and files under ``roots`` only.
+def asset_fetcher(roots: list[Path] | None = None, files: tuple[Path, ...] = ()):
+    """A WeasyPrint URL fetcher that serves ``data:`` URLs, files under ``roots`` (default: the
+    package's ``assets/``) and the exact ``files`` given (a study's declared logo), nothing else.
 
-    Anything else (http, https, ftp, a file outside the roots) stops the render with
-    ``FatalURLFetchingError`` rather than being skipped, so an unexpected fetch cannot pass unseen.
+    Anything else (http, https, ftp, another file) stops the render with ``FatalURLFetchingError``
+    rather than being skipped, so an unexpected fetch cannot pass unseen. Redirects are refused.
     """
     from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
     allowed = [root.resolve() for root in (roots or [ASSETS_DIR])]
+    declared = {Path(file).resolve() for file in files}
 
     class AssetFetcher(URLFetcher):
         def fetch(self, url, headers=None):
@@ -282,21 +685,62 @@ def asset_fetcher(roots: list[Path] | None = None):
                 return super().fetch(url, headers)
             if scheme == "file":
                 path = Path(url2pathname(urlparse(url).path)).resolve()
-                if any(path.is_relative_to(root) for root in allowed) and path.is_file():
+                if (path in declared or any(path.is_relative_to(root) for root in allowed)) and path.is_file():
                     return super().fetch(url, headers)
             raise FatalURLFetchingError(f"report tried to load {url!r}, which is outside the report's own assets")
 
     return AssetFetcher(allowed_protocols={"data", "file"}, allow_redirects=False, fail_on_errors=True)
 
 
-def html_to_pdf(html: str) -> bytes:
-    """Render HTML to PDF bytes with the restricted fetcher (byte-identical under ``SOURCE_DATE_EPOCH``)."""
+def html_to_pdf(html: str, files: tuple[Path, ...] = (), variant: str | None = None) -> bytes:
+    """Render HTML to a tagged PDF with the restricted fetcher (byte-identical under ``SOURCE_DATE_EPOCH``).
+
+    ``variant`` is a WeasyPrint PDF variant such as ``pdf/ua-1`` (accessible) or ``pdf/a-3a``
+    (archival and tagged); fonts are always embedded (subset).
+    """
     import weasyprint
 
-    document = weasyprint.HTML(string=html, base_url=str(ASSETS_DIR), url_fetcher=asset_fetcher())
-    return document.write_pdf(pdf_tags=True)
+    document = weasyprint.HTML(string=html, base_url=str(ASSETS_DIR), url_fetcher=asset_fetcher(files=files))
+    return document.write_pdf(pdf_tags=True, pdf_variant=variant, uncompressed_pdf=False)
 
 
-def render_impact_report(run) -> bytes:
-    """The funder-facing impact report of ``run`` as PDF bytes."""
-    return html_to_pdf(render_html(report_context(run)))
+def logo_sources(study) -> tuple[str | None, str | None]:
+    """The logo as the PDF reads it (a file URL the fetcher allows) and as the HTML twin embeds it (a data URL)."""
+    file = study.logo_file
+    if file is None:
+        return None, None
+    media = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}[file.suffix.lower()]
+    return file.as_uri(), f"data:{media};base64," + base64.b64encode(file.read_bytes()).decode("ascii")
+
+
+def render_reports(run, provenance: dict | None = None) -> dict[str, bytes]:
+    """Both reports of ``run``, as ``{file name: bytes}``: the impact and technical reports as PDF
+    and as self-contained HTML twins (charts and logo embedded as data URLs)."""
+    provenance = provenance or run_provenance(run)
+    study = run.study
+    logo_file, logo_data = logo_sources(study)
+    files = (study.logo_file,) if study.logo_file else ()
+    variant = study.config.report.pdf_variant
+    outputs, documents = {}, {}
+    for name, context, template in [
+        ("impact-report", report_context(run, provenance), "impact-report.html.j2"),
+        ("technical-report", technical_context(run, provenance), "technical-report.html.j2"),
+    ]:
+        outputs[f"{name}.html"] = render_html(context | {"logo": logo_data}, template).encode("utf-8")
+        documents[f"{name}.pdf"] = render_html(context | {"logo": logo_file}, template)
+    return outputs | dict(zip(documents, pdfs_side_by_side(list(documents.values()), files, variant)))
+
+
+def pdfs_side_by_side(documents: list[str], files: tuple[Path, ...] = (), variant: str | None = None) -> list[bytes]:
+    """:func:`html_to_pdf` of each document; all but the last in forked child processes when the
+    machine has more than one CPU and can fork (WeasyPrint is single-threaded and the reports are
+    independent, so this roughly halves the wall time of a run). The bytes are the same either way."""
+    import multiprocessing
+
+    parallel = len(documents) > 1 and (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods()
+    if not parallel:
+        return [html_to_pdf(html, files, variant) for html in documents]
+    with multiprocessing.get_context("fork").Pool(min(len(documents) - 1, (os.cpu_count() or 2) - 1)) as pool:
+        pending = [pool.apply_async(html_to_pdf, (html, files, variant)) for html in documents[:-1]]
+        last = html_to_pdf(documents[-1], files, variant)
+        return [job.get() for job in pending] + [last]

@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import platform
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
@@ -24,6 +26,7 @@ from .ingest import read_wave
 from .privacy import load_key
 from .score import score_responses
 from .study import WAVES, Study
+from .subgroups import SUBGROUP_COLUMNS, subgroup_results
 from .validate import EXCLUSION_COLUMNS, PROBLEM_COLUMNS, ValidatedWave, validate_wave
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -40,6 +43,7 @@ class StudyRun:
     results: pd.DataFrame  # one row per scale (see pipeline.analyze.RESULT_COLUMNS)
     reliable_change: pd.DataFrame  # one row per paired participant per scale
     attrition: pd.DataFrame  # one row per scale: completers against non-completers at baseline
+    attributes: pd.DataFrame = field(default_factory=pd.DataFrame)  # baseline: id column + one text column per subgroup
 
     @property
     def ledger(self) -> pd.DataFrame:
@@ -91,6 +95,15 @@ class StudyRun:
             "post_only": len(ids["post"] - ids["pre"]),
         }
 
+    @cached_property
+    def subgroup_results(self) -> pd.DataFrame:
+        """Exploratory paired results per value of each ``subgroups`` column and variable, not yet
+        suppressed for publication (see :mod:`pipeline.subgroups`); empty when the study has none."""
+        subgroups = self.study.config.subgroups
+        if not subgroups:
+            return pd.DataFrame(columns=SUBGROUP_COLUMNS)
+        return subgroup_results(self.scores, self.results, self.attributes, self.study.id_column, subgroups)
+
 
 def check_ledger_balances(wave: ValidatedWave) -> None:
     """Stop if a row went missing: every row read must be accepted or excluded."""
@@ -115,7 +128,8 @@ def run_study(study: Study, pseudonym_key: bytes | None = None) -> StudyRun:
         export = read_wave(wave, study.wave_files[wave], source)
         withdrawn = set().union(*(w.no_consent for w in waves))
         validated = validate_wave(
-            export, study.instruments, study.id_column, source, options, study.config.identifiers, pseudonym_key, withdrawn
+            export, study.instruments, study.id_column, source, options, study.config.identifiers, pseudonym_key, withdrawn,
+            subgroups=study.config.subgroups,
         )
         check_ledger_balances(validated)
         waves.append(validated)
@@ -133,6 +147,7 @@ def run_study(study: Study, pseudonym_key: bytes | None = None) -> StudyRun:
         results=analysis.results,
         reliable_change=analysis.reliable_change,
         attrition=analysis.attrition,
+        attributes=waves[WAVES.index("pre")].attributes,
     )
 
 
@@ -152,26 +167,41 @@ def git_commit(folder: Path) -> str | None:
 
 
 def manifest(run: StudyRun) -> dict:
-    """Provenance of a run: inputs with their SHA-256, instrument files, options and versions."""
-    packages = ["numpy", "pandas", "scipy", "statsmodels", "pandera", "pydantic", "jinja2", "weasyprint", "matplotlib", "openpyxl", "pyreadstat"]
-    return {
+    """Provenance of a run: inputs and instrument files with their SHA-256, options and versions.
+
+    ``run_id`` is the first 12 hex digits of the SHA-256 of everything else in the manifest, so
+    the same inputs, definitions, options and code give the same id (there is no timestamp).
+    """
+    packages = ["numpy", "pandas", "scipy", "statsmodels", "pandera", "pydantic", "jinja2", "weasyprint", "openpyxl", "pyreadstat"]
+    body = {
         "pipeline_version": __version__,
         "study": run.study.name,
         "inputs": [{"wave": w.wave, "file": w.file, "sha256": w.sha256} for w in run.waves],
-        "instruments": [str(path) for path in run.study.instrument_files],
+        "instruments": [{"file": _display_path(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()} for path in run.study.instrument_files],
         "git_commit": git_commit(REPOSITORY),
         "waves": {wave: source.model_dump() for wave, source in run.study.wave_sources.items()},
         "data": run.study.config.data.model_dump(exclude={"pseudonymise"}) | {"pseudonymised": run.study.config.data.pseudonymise is not None},
         "analysis": run.study.config.analysis.model_dump(),
+        "report": run.study.config.report.model_dump(),
+        "subgroups": list(run.study.config.subgroups),
         "conventions": CONVENTIONS,
         "python": platform.python_version(),
         "packages": {name: _version(name) for name in packages},
     }
+    run_id = hashlib.sha256(json.dumps(body, sort_keys=True).encode("utf-8")).hexdigest()[:12]
+    return {"run_id": run_id, **body}
+
+
+def _display_path(path: Path) -> str:
+    """A path relative to the repository when inside it, so manifests compare across clones."""
+    path = Path(path).resolve()
+    return str(path.relative_to(REPOSITORY)) if path.is_relative_to(REPOSITORY) else str(path)
 
 
 def write_outputs(run: StudyRun, out_dir: Path, pdf: bool = True) -> list[Path]:
-    """Write the run's tables (and, unless ``pdf`` is false, the impact report) into ``out_dir``."""
+    """Write the run's tables (and, unless ``pdf`` is false, both reports as PDF and HTML) into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    provenance = manifest(run)
     written = [
         write_csv(run.scores, out_dir / "scores.csv"),
         write_csv(run.results, out_dir / "results.csv"),
@@ -181,13 +211,53 @@ def write_outputs(run: StudyRun, out_dir: Path, pdf: bool = True) -> list[Path]:
         write_csv(run.exclusions, out_dir / "exclusions.csv"),
         write_csv(run.problems, out_dir / "data-quality.csv"),
         write_csv(run.unmatched, out_dir / "unmatched.csv"),
-        write_bytes(json.dumps(manifest(run), indent=2).encode() + b"\n", out_dir / "manifest.json"),
+        *([write_csv(run.subgroup_results, out_dir / "subgroups.csv")] if not run.subgroup_results.empty else []),
+        write_xlsx(publication_tables(run), out_dir / "tables.xlsx"),
+        write_bytes(json.dumps(provenance, indent=2).encode() + b"\n", out_dir / "manifest.json"),
     ]
     if pdf:
-        from .report import render_impact_report  # WeasyPrint is slow to import; only load it when needed
+        from .report import render_reports  # WeasyPrint is slow to import; only load it when needed
 
-        written.append(write_bytes(render_impact_report(run), out_dir / "impact-report.pdf"))
+        for name, content in render_reports(run, provenance).items():
+            written.append(write_bytes(content, out_dir / name))
     return written
+
+
+def publication_tables(run: StudyRun) -> dict[str, pd.DataFrame]:
+    """The tables of tables.xlsx (for researchers, unsuppressed like the CSV files; no participant ids)."""
+    flow = pd.DataFrame(list(run.flow.items()), columns=["count", "n"])
+    reasons = run.exclusions.groupby(["wave", "reason"]).size().rename("rows").reset_index()
+    categories = (
+        run.reliable_change.groupby(["variable", "category"]).size().unstack(fill_value=0).reset_index()
+        if not run.reliable_change.empty
+        else pd.DataFrame(columns=["variable"])
+    )
+    tables = {
+        "results": run.results,
+        "reliable change": categories,
+        "attrition": run.attrition,
+        "participant flow": flow,
+        "ledger": run.ledger,
+        "exclusion reasons": reasons,
+    }
+    if not run.subgroup_results.empty:
+        tables["subgroups"] = run.subgroup_results
+    return tables
+
+
+def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
+    """One sheet per table, text neutralised against formula injection, header row frozen."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            neutralise_formulas(frame).to_excel(writer, sheet_name=name[:31], index=False)
+            sheet = writer.sheets[name[:31]]
+            sheet.freeze_panes = "A2"
+            for column in sheet.columns:
+                width = max(len(str(cell.value)) if cell.value is not None else 0 for cell in column[:200])
+                sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 40)
+        writer.book.properties.creator = "impact pipeline"
+    return write_bytes(buffer.getvalue(), path)
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:

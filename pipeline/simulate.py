@@ -10,7 +10,10 @@ The model, per participant and scale (all on a latent standard-normal scale, "be
   ``lambda^2`` chosen so that the scale's Cronbach alpha is about 0.82 (Spearman-Brown), then cut
   into the instrument's response categories; reverse-keyed items are stored reversed;
 * non-completion at follow-up is a little more likely for participants with low baseline
-  wellbeing (missing at random given baseline), and about 1% of item answers are left blank.
+  wellbeing (missing at random given baseline), and about 1% of item answers are left blank;
+* the baseline export also holds each participant's ``cohort`` (``COHORTS``, drawn with
+  ``COHORT_SHARES``, unrelated to the answers), the demo study's ``subgroups:`` column. It comes
+  from its own random stream (a ``SeedSequence`` child of the seed), so adding it changed no answer.
 """
 
 from __future__ import annotations
@@ -40,6 +43,10 @@ STABILITY = 0.8
 MISSING_ITEM_RATE = 0.01
 FOLLOW_UP_RATE = 0.73
 ID_COLUMN = "participant_id"
+COHORT_COLUMN = "cohort"
+COHORTS = ("Spring", "Summer", "Autumn")
+COHORT_SHARES = (0.40, 0.35, 0.25)
+COHORT_STREAM = 1  # spawn key of the cohort's random stream; the answers use the seed's own stream
 
 STUDY_YAML = """\
 # Demo study: simulated data written by `impact demo` (pipeline/simulate.py); not real participants.
@@ -53,7 +60,9 @@ description: >-
 id_column: {id_column}
 instruments: [{instruments}]
 waves:
-{waves}analysis:
+{waves}# Results are also given per cohort (exploratory): a column of the baseline export.
+subgroups: [cohort]
+analysis:
   correction: holm
   alpha: 0.05
 """
@@ -98,10 +107,20 @@ def simulate_instrument(
     return pd.DataFrame(columns)
 
 
+def simulate_cohorts(participants: int, seed: int) -> np.ndarray:
+    """Each participant's cohort, drawn with ``COHORT_SHARES`` from the seed's own cohort stream.
+
+    The stream is the ``SeedSequence`` child ``COHORT_STREAM`` of ``seed``, independent of the
+    generator the answers are drawn from, so the answers are the same with or without cohorts.
+    """
+    stream = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(COHORT_STREAM,)))
+    return stream.choice(np.array(COHORTS, dtype=object), size=participants, p=COHORT_SHARES)
+
+
 def simulate_study(
     instruments: list[Instrument], participants: int = 150, seed: int = 2026
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Simulated (pre, post) exports: an id column, a cohort column and every item column."""
+    """Simulated (pre, post) exports: an id column, every item column and, at baseline only, a cohort column."""
     rng = np.random.default_rng(seed)
     ids = np.array([f"P{i:05d}" for i in range(1, participants + 1)])
     general = rng.standard_normal(participants)
@@ -117,9 +136,10 @@ def simulate_study(
         blocks = [simulate_instrument(instrument, eta, rng) for instrument in instruments]
         items = pd.concat(blocks, axis=1).astype("Int64")
         items = items.mask(rng.random(items.shape) < MISSING_ITEM_RATE)
-        frame = pd.concat([pd.DataFrame({ID_COLUMN: ids, "cohort": np.where(np.arange(participants) % 2, "B", "A")}), items], axis=1)
+        frame = pd.concat([pd.DataFrame({ID_COLUMN: ids}), items], axis=1)
         waves.append(frame)
     pre, post = waves
+    pre.insert(1, COHORT_COLUMN, simulate_cohorts(participants, seed))
     # Lower baseline wellbeing makes follow-up a little less likely (missing at random).
     completes = rng.random(participants) < np.clip(FOLLOW_UP_RATE + 0.08 * general, 0.05, 0.98)
     post = post.loc[completes].sample(frac=1.0, random_state=rng.integers(2**31))  # row order must not matter
@@ -150,7 +170,8 @@ WAVES_YAML = {
 
 def qualtrics_export(wave: pd.DataFrame, prefix: str, instruments: list[Instrument]) -> str:
     """A wave as a Qualtrics CSV: 3 header rows, metadata columns, items tagged ``<prefix><item>``,
-    the participant id as embedded data, one preview response first and one unfinished response last.
+    the participant id (and, at baseline, the cohort) as embedded data, one preview response first and
+    one unfinished response last.
 
     The question-text row holds the items' content labels, never wording.
     """
@@ -168,23 +189,25 @@ def qualtrics_export(wave: pd.DataFrame, prefix: str, instruments: list[Instrume
         index=wave.index,
     )  # fmt: skip
     answers = wave[items].astype("Int64").astype("string").fillna("").rename(columns=lambda c: prefix + c)
-    body = pd.concat([metadata, answers, wave[[ID_COLUMN]]], axis=1)
+    embedded = [column for column in (ID_COLUMN, COHORT_COLUMN) if column in wave.columns]
+    body = pd.concat([metadata, answers, wave[embedded]], axis=1)
     preview = body.iloc[[0]].assign(Status="1", ResponseId="R_preview", **{ID_COLUMN: ""})
     unfinished = body.iloc[[-1]].assign(Finished="0", Progress="40", ResponseId="R_partial")
     body = pd.concat([preview, body, unfinished], ignore_index=True)
-    question = [c for c in metadata.columns] + [labels[c] for c in items] + [ID_COLUMN]
+    question = [c for c in metadata.columns] + [labels[c] for c in items] + embedded
     import_ids = [f'{{"ImportId":"{c}"}}' for c in metadata.columns] + [
         f'{{"ImportId":"QID{position + 1}"}}' for position in range(len(items))
-    ] + [f'{{"ImportId":"{ID_COLUMN}"}}']
+    ] + [f'{{"ImportId":"{c}"}}' for c in embedded]
     header = pd.DataFrame([question, import_ids], columns=body.columns)
     return pd.concat([header, body], ignore_index=True).to_csv(index=False, lineterminator="\n")
 
 
 def redcap_export(pre: pd.DataFrame, post: pd.DataFrame, instruments: list[Instrument]) -> str:
-    """Both waves as one REDCap longitudinal records export: ``record_id``, ``redcap_event_name``, items, ``<form>_complete``."""
+    """Both waves as one REDCap longitudinal records export: ``record_id``, ``redcap_event_name``, the cohort
+    (a baseline field: blank on follow-up rows), items, ``<form>_complete``."""
     rows = []
     for wave, frame in (("pre", pre), ("post", post)):
-        part = frame.drop(columns=["cohort"]).rename(columns={ID_COLUMN: "record_id"})
+        part = frame.rename(columns={ID_COLUMN: "record_id"})
         part.insert(1, "redcap_event_name", REDCAP_EVENTS[wave])
         for instrument in instruments:
             part[f"{instrument.id}_complete"] = 2
@@ -193,7 +216,8 @@ def redcap_export(pre: pd.DataFrame, post: pd.DataFrame, instruments: list[Instr
 
 
 def write_spss(frame: pd.DataFrame, path: Path, instruments: list[Instrument]) -> None:
-    """A wave as an SPSS .sav file: value labels from the instruments, missing answers stored as a user-missing 99."""
+    """A wave as an SPSS .sav file: value labels from the instruments, missing answers stored as a user-missing 99,
+    the cohort (at baseline) as a labelled code 1, 2, 3 as SPSS users store categories."""
     import pyreadstat
 
     items = [item.id for instrument in instruments for item in instrument.items]
@@ -204,6 +228,10 @@ def write_spss(frame: pd.DataFrame, path: Path, instruments: list[Instrument]) -
         for instrument in instruments
         for item in instrument.items
     }
+    if COHORT_COLUMN in data.columns:
+        codes = {cohort: float(code) for code, cohort in enumerate(COHORTS, start=1)}
+        data[COHORT_COLUMN] = data[COHORT_COLUMN].map(codes).astype(float)
+        value_labels[COHORT_COLUMN] = {code: cohort for cohort, code in codes.items()}
     pyreadstat.write_sav(
         data, str(path), variable_value_labels=value_labels, missing_ranges={item: [SPSS_REFUSED] for item in items}
     )

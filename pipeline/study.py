@@ -9,7 +9,9 @@ item columns are named by item id) or as a mapping that says how to read it: its
 ``column_pattern``). The study-wide ``data`` options say which rows are usable (``unfinished``,
 ``duplicates``, ``consent``), which cells mean "missing" (``missing_values``), how ids are
 normalised (``id_case``) and pseudonymised (``pseudonymise``), and which columns identify people
-(``identifiers``). The README's "Running a study" section and its subsections document every field.
+(``identifiers``). ``subgroups`` names baseline-export columns holding a participant attribute
+(a cohort, a site) by which results are also broken down (exploratory; :mod:`pipeline.subgroups`).
+The README's "Running a study" section and its subsections document every field.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import PipelineError
 from .instruments import LIBRARY_DIR, Instrument, Scale, clashing_ids, find_instrument, load_instrument
+from .privacy import identifying_columns
 from .yamlio import describe_validation_error, read_yaml_mapping
 
 WAVES = ("pre", "post")
@@ -38,6 +41,27 @@ class AnalysisOptions(BaseModel):
     correction: Literal["holm", "fdr"] = "holm"
     alpha: float = Field(default=0.05, gt=0, lt=1)
     include_secondary: bool = False
+
+
+class ReportOptions(BaseModel):
+    """How the reports are made (``report:`` in ``study.yaml``): an optional logo inside the study
+    folder, the small-cell suppression threshold, and an optional archival/accessible PDF variant."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    logo: str | None = None
+    suppression_threshold: int = Field(default=10, ge=1, le=100)
+    pdf_variant: Literal["pdf/ua-1", "pdf/ua-2", "pdf/a-3a", "pdf/a-3u"] | None = None
+
+    @field_validator("suppression_threshold")
+    @classmethod
+    def _threshold_hides_something(cls, threshold: int) -> int:
+        if threshold == 2:
+            raise ValueError('2 would hide nothing ("<2" can only mean 1): use 1 to turn suppression off, or 3 or more')
+        return threshold
+
+
+LOGO_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg")
 
 
 FORMAT_BY_SUFFIX = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".xlsx": "excel", ".sav": "spss"}
@@ -113,12 +137,15 @@ class StudyConfig(BaseModel):
     instruments: list[str] = Field(min_length=1)
     waves: dict[Literal["pre", "post"], WaveSource]
     identifiers: list[str] = Field(default_factory=list)
+    subgroups: list[str] = Field(default_factory=list)
     data: DataOptions = DataOptions()
     program: str | None = None
     organisation: str | None = None
     period: str | None = None
     description: str | None = None
     analysis: AnalysisOptions = AnalysisOptions()
+    enrolled: int | None = Field(default=None, ge=1)
+    report: ReportOptions = ReportOptions()
 
     @field_validator("waves", mode="before")
     @classmethod
@@ -130,6 +157,14 @@ class StudyConfig(BaseModel):
             if not isinstance(entry, (str, dict)):
                 raise ValueError(f"waves.{wave} must be a file path or a mapping such as {{file: pre.csv, format: csv}}")
         return {wave: {"file": entry} if isinstance(entry, str) else entry for wave, entry in waves.items()}
+
+    @field_validator("subgroups", mode="before")
+    @classmethod
+    def _subgroups_are_a_list(cls, subgroups):
+        """``subgroups: cohort`` is a common slip for ``subgroups: [cohort]``: say so rather than "not a list"."""
+        if isinstance(subgroups, str):
+            raise ValueError(f"subgroups must be a list of column names, e.g. subgroups: [{subgroups}]")
+        return subgroups
 
 
 @dataclass(frozen=True)
@@ -154,6 +189,12 @@ class Study:
     @property
     def name(self) -> str:
         return self.config.name
+
+    @property
+    def logo_file(self) -> Path | None:
+        """The report logo (``report.logo``), resolved inside the study folder; checked at load."""
+        logo = self.config.report.logo
+        return (self.folder / logo).resolve() if logo else None
 
     @property
     def id_column(self) -> str:
@@ -182,6 +223,51 @@ def _study_problems(config: StudyConfig, instruments: list[Instrument]) -> list[
     columns = {column for instrument in instruments for column in instrument.column_ids}
     if config.id_column in columns or config.id_column == "wave":
         problems.append(f"id_column: '{config.id_column}' clashes with an item or scale id (or 'wave')")
+    problems.extend(_subgroup_problems(config, instruments))
+    return problems
+
+
+def _subgroup_problems(config: StudyConfig, instruments: list[Instrument]) -> list[str]:
+    """``subgroups`` must name distinct attribute columns of the baseline export: not the id column, not
+    an item (by id or by its export column), and not an identifying column, which never leaves validation."""
+    problems = []
+    repeated = sorted({name for name in config.subgroups if config.subgroups.count(name) > 1})
+    if repeated:
+        problems.append(f"subgroups: listed twice: {', '.join(repeated)}")
+    owners = {
+        column: f"{'an item' if column in instrument.item_ids else 'a scale'} id of instrument {instrument.id}"
+        for instrument in instruments
+        for column in instrument.column_ids
+    }
+    baseline = config.waves.get("pre")
+    exported = {baseline.export_column(item_id): item_id for i in instruments for item_id in i.item_ids} if baseline else {}
+    identifying = identifying_columns(config.identifiers, baseline.resolved_format if baseline else "csv")
+    for name in dict.fromkeys(config.subgroups):
+        if not _is_plain_column_name(name):
+            problems.append(f"subgroups: {name!r} is not a plain column name; write the column as the baseline export's header names it")
+        elif name == config.id_column:
+            problems.append(
+                f"subgroups: '{name}' is the id_column; a subgroup is a column holding a participant attribute such as a cohort or site"
+            )
+        elif name in owners:
+            problems.append(
+                f"subgroups: '{name}' is {owners[name]}; a subgroup is a column holding a "
+                "participant attribute such as a cohort or site"
+            )
+        elif name in exported:
+            problems.append(
+                f"subgroups: '{name}' is the baseline export's column of item {exported[name]} (waves.pre); a subgroup is a "
+                "column holding a participant attribute such as a cohort or site"
+            )
+        elif name in identifying:
+            declared = name in config.identifiers
+            listed = "listed under identifiers" if declared else "a column Qualtrics fills with personal data"
+            remedy = "remove it from one of the two lists" if declared else "remove it from subgroups"
+            problems.append(
+                f"subgroups: '{name}' is {listed}: identifying columns are dropped at validation, before anything is "
+                f"written, so results cannot be broken down by them; {remedy}, or break results down by a coarser "
+                "column that does not identify people"
+            )
     return problems
 
 
@@ -210,6 +296,8 @@ def load_study(folder: Path, library_dir: Path = LIBRARY_DIR) -> Study:
     wave_problems = _wave_problems(config.waves, instruments)
     if wave_problems:
         raise PipelineError(f"{path}: " + "; ".join(wave_problems))
+    if config.report.logo:
+        _check_logo(path, folder, config.report.logo)
     return Study(folder, config, tuple(instruments), tuple(files))
 
 
@@ -229,9 +317,20 @@ def _wave_problems(sources: dict[str, WaveSource], instruments: list[Instrument]
     return problems
 
 
+def _check_logo(path: Path, folder: Path, logo: str) -> None:
+    """The logo must be an image file inside the study folder: the report may read no other file."""
+    file = (folder / logo).resolve()
+    if not file.is_relative_to(folder.resolve()):
+        raise PipelineError(f"{path}: report.logo: '{logo}' is outside the study folder; copy the logo into the study folder")
+    if file.suffix.lower() not in LOGO_SUFFIXES:
+        raise PipelineError(f"{path}: report.logo: '{logo}' must be a {', '.join(LOGO_SUFFIXES)} image")
+    if not file.is_file():
+        raise PipelineError(f"{path}: report.logo: '{logo}' not found in the study folder")
+
+
 def _is_plain_column_name(text: str) -> bool:
     # Export headers may hold spaces or dots; those are fine as long as the name is not empty.
     return bool(text.strip()) and text == text.strip() and not re.search(r"[\r\n]", text)
 
 
-__all__ = ["Study", "StudyConfig", "AnalysisOptions", "DataOptions", "WaveSource", "WAVES", "load_study"]
+__all__ = ["Study", "StudyConfig", "AnalysisOptions", "DataOptions", "ReportOptions", "WaveSource", "WAVES", "load_study"]

@@ -16,13 +16,17 @@ a wave, ``data.duplicates`` keeps one (by default the most complete, then the la
 
 Ids are trimmed and optionally case-folded (``data.id_case``) before pairing, and replaced by
 pseudonymous codes when ``data.pseudonymise`` is set. Only the id column and the item columns
-leave this stage: identifying columns may be used by the rules above and are then dropped.
+leave this stage (``ValidatedWave.responses``), plus, for the baseline wave, the study's
+``subgroups`` columns as trimmed text with blanks missing and SPSS codes shown by their value
+labels (``ValidatedWave.attributes``): identifying columns may be used by the rules above and
+are then dropped.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from difflib import get_close_matches
 
 import numpy as np
 import pandas as pd
@@ -52,6 +56,7 @@ EXCLUSION_REASONS = {
 #: Cells that mean "no answer" in common exports (compared case-insensitively).
 MISSING_MARKERS = ["na", "n/a", "#n/a", "nan", "null", "none", "-", "--", ".", "missing", "skipped", "not answered"]
 CONSENT_WAVE = "pre"  # consent is asked at baseline; it covers the participant's later rows
+ATTRIBUTE_WAVE = "pre"  # subgroup columns (cohort, site) are read from the baseline export
 QUALTRICS_PREVIEW = {"1", "2", "17"}
 QUALTRICS_SPAM = {"8", "9", "12"}
 FALSE_TEXT = {"0", "false", "no"}
@@ -74,6 +79,9 @@ class ValidatedWave:
     exclusions: pd.DataFrame  # EXCLUSION_COLUMNS
     problems: pd.DataFrame  # PROBLEM_COLUMNS
     no_consent: frozenset[str] = frozenset()  # normalised ids excluded for lack of consent (before pseudonymising)
+    # Baseline wave: id column + one text column per subgroup (missing = not recorded), same index as
+    # responses; other waves and studies without subgroups: the id column only.
+    attributes: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def rows_accepted(self) -> int:
@@ -227,6 +235,38 @@ def check_columns(export: WaveExport, needed: dict[str, str]) -> None:
     raise PipelineError(f"{export.path}: row 1: column(s) not found: {shown}; {hint}")
 
 
+def check_subgroup_columns(export: WaveExport, subgroups: list[str]) -> None:
+    """Every ``subgroups`` column must be in the baseline export, under the name its header gives it."""
+    present = list(export.table.columns)
+    absent = [column for column in subgroups if column not in present]
+    if not absent:
+        return
+    folded = {column.casefold(): column for column in present}
+    similar = []
+    for column in absent:
+        close = get_close_matches(column.casefold(), list(folded), n=1, cutoff=0.8)
+        if close:
+            similar.append(f"'{folded[close[0]]}'")
+    hint = f" (the header has {', '.join(similar)})" if similar else ""
+    raise PipelineError(
+        f"{export.path}: row 1: subgroup column(s) not found: {', '.join(absent)}{hint}; subgroups in study.yaml are read "
+        "from the baseline (pre) export under the name its header row gives them (columns / column_pattern map items only): "
+        "correct the name in subgroups, add the column to the export, or remove it from subgroups"
+    )
+
+
+def subgroup_text(export: WaveExport, subgroups: list[str]) -> pd.DataFrame:
+    """The subgroup columns as trimmed text, a blank as missing; an SPSS code with a value label as its label."""
+    columns = {}
+    for column in subgroups:
+        text = export.table[column].astype(str).str.strip()
+        labels = export.value_labels.get(column)
+        if labels:
+            text = text.map(lambda cell: labels.get(cell, cell))
+        columns[column] = text.where(text != "").astype(object)
+    return pd.DataFrame(columns, index=export.table.index)
+
+
 def row_exclusions(
     export: WaveExport, text: pd.DataFrame, values: pd.DataFrame, ids: pd.Series, source: WaveSource, options: DataOptions, withdrawn: set[str]
 ) -> pd.Series:
@@ -303,11 +343,14 @@ def validate_wave(
     identifiers: list[str] | None = None,
     pseudonym_key: bytes | None = None,
     withdrawn: set[str] | None = None,
+    subgroups: list[str] | None = None,
 ) -> ValidatedWave:
     """Apply the rules of the module docstring to one wave's export.
 
     ``withdrawn`` holds the (normalised) ids that did not consent at baseline: their rows in a
     later wave are excluded as ``no_consent`` too. The ids found are in ``ValidatedWave.no_consent``.
+    ``subgroups`` (the study's ``subgroups``) are read in the baseline wave only, into
+    ``ValidatedWave.attributes``; a column missing from the baseline export stops the run.
     """
     source = source or WaveSource(file=export.path.name)
     options = options or DataOptions()
@@ -320,6 +363,8 @@ def validate_wave(
         )
     needed = required_columns(source, item_ids, id_column, options, export.format, export.wave)
     check_columns(export, needed)
+    attribute_columns = list(subgroups or []) if export.wave == ATTRIBUTE_WAVE else []
+    check_subgroup_columns(export, attribute_columns)
     text = pd.DataFrame({ours: export.table[theirs] for ours, theirs in needed.items()}, index=export.table.index)
     text = text.apply(lambda column: column.astype(str).str.strip())
 
@@ -343,6 +388,7 @@ def validate_wave(
         ids = pseudonymise(ids, pseudonym_key)
     kept = pd.concat([ids.rename(id_column), values], axis=1).loc[reasons == ""]
     response_schema(instruments, id_column).validate(kept, lazy=True)  # a failure here is a bug, not bad input
+    attributes = ids.rename(id_column).to_frame().join(subgroup_text(export, attribute_columns)).loc[kept.index]
 
     excluded = reasons[reasons != ""]
     exclusions = pd.DataFrame(
@@ -359,6 +405,7 @@ def validate_wave(
         exclusions=exclusions,
         problems=problems,
         no_consent=refused,
+        attributes=attributes,
     )
 
 

@@ -34,3 +34,18 @@ def run_impact(*args: str, cwd: Path | None = None) -> subprocess.CompletedProce
     """Run the installed ``impact`` command as a user would."""
     impact = Path(sys.executable).parent / "impact"
     return subprocess.run([str(impact), *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def output_text(paths) -> str:
+    """Every written output as text, for checks that something is (or is not) in any of them:
+    CSV/JSON/HTML as UTF-8, ``.xlsx`` as the XML of its sheets and shared strings, PDFs skipped."""
+    import zipfile
+
+    parts = []
+    for path in map(Path, paths):
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as book:
+                parts += [book.read(name).decode("utf-8") for name in book.namelist() if name.startswith("xl/") and name.endswith(".xml")]
+        elif path.suffix != ".pdf":
+            parts.append(path.read_text(encoding="utf-8"))
+    return "\n".join(parts)

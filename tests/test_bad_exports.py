@@ -24,6 +24,8 @@ from pipeline.errors import PipelineError
 from pipeline.run import run_study, write_outputs
 from pipeline.study import load_study
 
+from .conftest import output_text
+
 FIXTURES = Path(__file__).parent / "fixtures" / "bad-exports"
 CASES = yaml.safe_load((FIXTURES / "cases.yaml").read_text(encoding="utf-8"))
 ITEMS = ["mini_1", "mini_2", "mini_3"]
@@ -87,7 +89,7 @@ def test_bad_export(case, tmp_path):
     if "missing_cells" in case:
         assert int(pre.responses[ITEMS].isna().sum().sum()) == case["missing_cells"]
     written = write_outputs(run, tmp_path / "out", pdf=False)
-    text = "\n".join(path.read_text(encoding="utf-8") for path in written)
+    text = output_text(written)
     for secret in case.get("absent_from_outputs", []):
         assert secret not in text
     for shown in case.get("neutralised", []):

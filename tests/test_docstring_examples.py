@@ -1,4 +1,4 @@
-"""The examples in the docstrings of the statistics, validation and privacy modules run and give what they say."""
+"""The examples in the docstrings of the statistics, validation, privacy, subgroup, suppression, report and chart modules run and give what they say."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ import pipeline.statistics
 MODULES = [f"pipeline.statistics.{m.name}" for m in pkgutil.iter_modules(pipeline.statistics.__path__)] + [
     "pipeline.validate",
     "pipeline.privacy",
+    "pipeline.subgroups",
+    "pipeline.suppression",
+    "pipeline.report",
+    "pipeline.charts",
 ]
 
 

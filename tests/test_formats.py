@@ -14,7 +14,7 @@ from pipeline.run import REPOSITORY, run_study, write_outputs
 from pipeline.simulate import EXPORT_FORMATS, write_demo_study
 from pipeline.study import load_study
 
-from .conftest import run_impact
+from .conftest import output_text, run_impact
 
 PARTICIPANTS = 40
 
@@ -83,7 +83,7 @@ def test_pseudonymous_ids_replace_every_id_in_every_output(tmp_path, monkeypatch
     folder = pseudonymised_study(tmp_path, "{key_env: IMPACT_ID_KEY}")
     run = run_study(load_study(folder))
     written = write_outputs(run, tmp_path / "out", pdf=False)
-    text = "\n".join(path.read_text() for path in written)
+    text = output_text(written)
     assert "P00001" not in text and KEY not in text
     ids = run.scores["participant_id"]
     assert ids.str.fullmatch(r"p_[0-9a-f]{16}").all()

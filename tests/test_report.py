@@ -74,3 +74,35 @@ def test_forest_plot_points_right_for_improvement_on_lower_is_better_scales():
     svg = report.forest_plot_svg(results)
     assert "Depression (PHQ-9)" in svg
     assert report.improvement_sign("worse") == -1 and report.improvement_sign("neutral") == 1
+
+
+def test_reliable_change_bar_merges_small_groups_and_hides_a_bar_that_would_say_nothing():
+    import pandas as pd
+
+    def bar(improved, unchanged, deteriorated, higher_is="better"):
+        categories = pd.Series(["improved"] * improved + ["unchanged"] * unchanged + ["deteriorated"] * deteriorated)
+        return report.reliable_change_bar(categories, higher_is, threshold=10)
+
+    shown = bar(40, 67, 3)["segments"]
+    assert [(s["label"], s["percent"]) for s in shown] == [("improved", 36), ("no reliable change or deteriorated", 64)]
+    either = bar(6, 100, 5)["segments"]
+    assert [(s["label"], s["percent"]) for s in either] == [("reliable change either way", 10), ("no reliable change", 90)]
+    hidden = bar(4, 100, 3)
+    assert hidden["segments"] == [] and "fewer than 10" in hidden["note"]
+    assert sum(s["width"] for s in bar(30, 50, 20)["segments"]) == pytest.approx(100)
+
+
+def test_effect_sizes_in_words_follow_cohens_benchmarks():
+    assert [report.effect_size_in_words(d) for d in (0.1, -0.2, 0.49, 0.5, -0.8, 2.0)] == [
+        "very small", "small", "small", "medium", "large", "large"
+    ]
+
+
+def test_technical_numbers_keep_precision_and_mark_the_undefined():
+    assert report.format_technical(0.00001234, "p") == "1.234e\u221205"
+    assert report.format_technical(0.0283, "p_holm") == "0.0283"
+    assert report.format_technical(-0.123456, "d_z") == "\u22120.1235"
+    assert report.format_technical(112.0, "n_pairs") == "112"
+    assert report.format_technical(float("nan"), "d_z") == "\u2014"
+    assert report.format_technical(float("inf"), "bf10") == "\u221e"
+    assert report.format_technical("exact", "wilcoxon_method") == "exact"
