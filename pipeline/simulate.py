@@ -237,6 +237,24 @@ def write_spss(frame: pd.DataFrame, path: Path, instruments: list[Instrument]) -
     )
 
 
+def with_slips(wave: pd.DataFrame, id_column: str, test_row: bool) -> pd.DataFrame:
+    """``wave`` plus the slips a real export has, so that the demo's ledger and flow show exclusions.
+
+    The first participant (and at baseline the second) also left an abandoned first attempt that
+    answers only the first half of the items (a ``duplicate``: the complete answer is kept), and at
+    baseline a staff test submission has answers but no participant id (``missing_id``). Neither
+    changes any score.
+    """
+    items = [column for column in wave.columns if column not in (id_column, "cohort")]
+    wave = wave.astype({item: "Int64" for item in items})  # blanks stay blank, whole numbers stay whole
+    attempts = wave.iloc[: 2 if test_row else 1].copy()
+    attempts[items[len(items) // 2 :]] = pd.NA
+    extra = [attempts]
+    if test_row:
+        extra.append(wave.iloc[[2]].assign(**{id_column: ""}))
+    return pd.concat([wave, *extra], ignore_index=True)
+
+
 def write_demo_study(
     folder: Path,
     participants: int = 150,
@@ -248,7 +266,8 @@ def write_demo_study(
     """Write ``study.yaml`` and the two waves of a simulated study into ``folder``, as ``export_format`` exports.
 
     Every format holds the same answers, so every format scores the same (the tests check this);
-    the Qualtrics export adds a preview and an unfinished response per wave, which are excluded.
+    the CSV export adds abandoned repeat attempts and a test row (:func:`with_slips`), the Qualtrics
+    export a preview and an unfinished response per wave, all excluded and counted.
     """
     instrument_ids = instrument_ids or DEMO_INSTRUMENTS
     instruments = [load_instrument(find_instrument(i, [library_dir])) for i in instrument_ids]
@@ -260,8 +279,8 @@ def write_demo_study(
     study = STUDY_YAML.format(instruments=", ".join(instrument_ids), id_column=id_column, waves=waves)
     (folder / "study.yaml").write_text(study, encoding="utf-8")
     if export_format == "csv":
-        pre.to_csv(folder / "pre.csv", index=False, lineterminator="\n")
-        post.to_csv(folder / "post.csv", index=False, lineterminator="\n")
+        with_slips(pre, id_column, test_row=True).to_csv(folder / "pre.csv", index=False, lineterminator="\n")
+        with_slips(post, id_column, test_row=False).to_csv(folder / "post.csv", index=False, lineterminator="\n")
     elif export_format == "excel":
         pre.to_excel(folder / "pre.xlsx", index=False, engine="openpyxl")
         post.to_excel(folder / "post.xlsx", index=False, engine="openpyxl")

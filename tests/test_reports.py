@@ -3,6 +3,7 @@ security, accessibility and byte-identical rebuilds."""
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import re
@@ -300,3 +301,13 @@ def test_a_threshold_of_two_is_refused_because_it_would_hide_nothing(minimal_stu
     path.write_text(path.read_text() + "report:\n  suppression_threshold: 2\n")
     with pytest.raises(PipelineError, match="would hide nothing"):
         load_study(minimal_study)
+
+
+def test_demo_flow_shows_exclusions_suppressed_and_the_total_coarsened(demo_run, demo_reports):
+    # The demo's baseline has 150 valid answers plus 3 excluded rows (2 repeat attempts, 1 test row):
+    # the reasons are "<10", and 153 would give the 3 away, so it is shown as 151–159.
+    assert demo_run.flow["rows_pre"] == 153 and demo_run.flow["valid_pre"] == 150
+    html = demo_reports["impact-report.html"].decode()
+    flow_svg = base64.b64decode(re.search(r'src="data:image/svg\+xml;base64,([^"]+)" alt="Participant flow', html).group(1)).decode()
+    assert "151\u2013159" in flow_svg and "repeat answers of one person: &lt;10" in flow_svg and "no participant id: &lt;10" in flow_svg
+    assert ">153<" not in flow_svg

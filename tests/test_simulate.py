@@ -39,4 +39,8 @@ def test_reliability_is_realistic_and_twelve_effects_are_planted():
 
 def test_any_size_and_seed(tmp_path):
     folder = write_demo_study(tmp_path / "small", participants=12, seed=1)
-    assert len(pd.read_csv(folder / "pre.csv")) == 12
+    pre = pd.read_csv(folder / "pre.csv", dtype={"participant_id": str})
+    # 12 participants, plus two abandoned repeat attempts and a test row without an id (with_slips)
+    assert len(pre) == 15 and pre["participant_id"].iloc[:12].nunique() == 12
+    assert pre["participant_id"].iloc[12:14].tolist() == pre["participant_id"].iloc[:2].tolist()
+    assert pd.isna(pre["participant_id"].iloc[14])
