@@ -574,6 +574,7 @@ TECHNICAL_GROUPS = [
      ["lmm_estimate", "lmm_se", "lmm_p", "lmm_n"]),
 ]  # fmt: skip
 
+TEXT_COLUMNS = {"instrument", "domain", "higher_is", "outcome", "wilcoxon_method", "rci_basis", "recovery_cutoff"}
 P_COLUMNS = {"p", "p_holm", "p_fdr", "p_wilcoxon", "shapiro_p", "lmm_p"}
 INTEGER_COLUMNS = {"n_pre", "n_post", "n_pairs", "alpha_n_pre", "alpha_n_post", "wilcoxon_n", "n_cases_pre", "lmm_n", "n_completers", "n_noncompleters"}
 
@@ -607,6 +608,7 @@ def technical_tables(results: pd.DataFrame) -> list[dict]:
                 "title": title,
                 "caption": caption,
                 "columns": columns,
+                "kinds": ["text" if column in TEXT_COLUMNS else "num" for column in columns],
                 "rows": [
                     {"variable": row["variable"], "name": row["name"], "cells": [format_technical(row[c], c) for c in columns]}
                     for _, row in rows.iterrows()
