@@ -23,11 +23,11 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 import jinja2
-import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from .charts import flow_diagram_svg, forest_svg, paired_slopes_svg, svg_data_uri
+from .analyze import classify_outcome, paired_scores, scores_by_wave
+from .charts import CHANGED, IMPROVED, NEUTRAL, WORSENED, flow_diagram_svg, forest_svg, paired_slopes_svg, svg_data_uri
 from .score import score_range
 from .suppression import collapse_small_categories, publish_counts, suppress_count
 
@@ -36,8 +36,8 @@ TEMPLATES_DIR = PACKAGE_DIR / "templates"
 ASSETS_DIR = PACKAGE_DIR / "assets"
 
 
-OUTCOME_COLOURS = {"improved": "#1b7f5f", "worsened": "#b3261e", "changed": "#6a4c93"}
-NEUTRAL_COLOUR = "#8a8f98"
+OUTCOME_COLOURS = {"improved": IMPROVED, "worsened": WORSENED, "changed": CHANGED}
+NEUTRAL_COLOUR = NEUTRAL
 DOMAIN_ORDER = ["wellbeing", "meaning and purpose", "career", "distress"]
 
 
@@ -147,9 +147,9 @@ def change_in_words(mean_diff: float, higher_is: str, low: float, high: float) -
 
 
 def improved_before_correction(results: pd.DataFrame, alpha: float) -> int:
-    """How many variables with a direction changed for the better with an unadjusted p below ``alpha``."""
-    better = np.sign(results["mean_diff"]) * results["higher_is"].map(improvement_sign) > 0
-    return int(((results["p"] < alpha) & better & (results["higher_is"] != "neutral")).sum())
+    """How many variables ``classify_outcome`` calls improved when given the unadjusted p."""
+    outcomes = map(classify_outcome, results["mean_diff"], results["p"], results["higher_is"], [alpha] * len(results))
+    return sum(outcome == "improved" for outcome in outcomes)
 
 
 def headline(results: pd.DataFrame, correction_name: str, ranges: dict[str, tuple[float, float]], alpha: float = 0.05) -> dict:
@@ -239,7 +239,8 @@ RCI_ORDER = {
     "directional": [("improved", "improved"), ("unchanged", "no reliable change"), ("deteriorated", "deteriorated")],
     "neutral": [("increased", "increased"), ("unchanged", "no reliable change"), ("decreased", "decreased")],
 }
-RCI_COLOURS = {"improved": "#1b7f5f", "deteriorated": "#b3261e", "increased": "#6a4c93", "decreased": "#6a4c93"}
+RCI_COLOURS = {"improved": IMPROVED, "deteriorated": WORSENED, "increased": CHANGED, "decreased": CHANGED}
+RCI_UNCHANGED_COLOUR = "#c9ced6"  # lighter than NEUTRAL, which marks merged categories
 
 
 def reliable_change_bar(categories: pd.Series, higher_is: str, threshold: int) -> dict:
@@ -266,39 +267,33 @@ def reliable_change_bar(categories: pd.Series, higher_is: str, threshold: int) -
         segments = collapse_small_categories(sizes, threshold)
     if len(segments) == 1 and " or " in segments[0][0]:
         return {"segments": [], "note": f"Reliable change: not shown, because a group would have fewer than {threshold} people."}
-    colour_of = {words: RCI_COLOURS.get(key, "#c9ced6") for key, words in order}
+    colour_of = {words: RCI_COLOURS.get(key, RCI_UNCHANGED_COLOUR) for key, words in order}
     return {
         "segments": [
-            {"label": label, "percent": round(100 * n / total), "width": 100 * n / total, "colour": colour_of.get(label, "#8a8f98")}
+            {"label": label, "percent": round(100 * n / total), "width": 100 * n / total, "colour": colour_of.get(label, NEUTRAL)}
             for label, n in segments
         ],
         "note": "",
     }
 
 
-def paired_scores(scores: pd.DataFrame, id_column: str, variable: str) -> tuple[np.ndarray, np.ndarray]:
-    """Participants' baseline and follow-up scores on ``variable``, for those scored at both times."""
-    wide = scores.pivot(index=id_column, columns="wave", values=variable).reindex(columns=["pre", "post"])
-    both = wide.dropna(subset=["pre", "post"])
-    return both["pre"].to_numpy(float), both["post"].to_numpy(float)
-
-
 def variable_panels(run, threshold: int, ranges: dict, correction: str) -> list[dict]:
     """One panel per variable: a sentence of the result, paired slopes and reliable change."""
     panels = []
-    categories = run.reliable_change.groupby("variable")["category"] if not run.reliable_change.empty else None
+    wide = scores_by_wave(run.scores, run.study.id_column)
+    changes = run.reliable_change.groupby("variable")["category"]
     position_in_domain = {}
     for _, row in ordered_for_display(run.results).iterrows():
         domain = row["domain"] or "other"
         position_in_domain[domain] = position_in_domain.get(domain, -1) + 1
         low, high = ranges[row["variable"]]
-        pre, post = paired_scores(run.scores, run.study.id_column, row["variable"])
+        pairs = paired_scores(wide, row["variable"])
+        pre, post = pairs["pre"].to_numpy(dtype=float), pairs["post"].to_numpy(dtype=float)
         n = len(pre)
         shown = n >= max(threshold, 2)
         slopes = paired_slopes_svg(pre, post, low, high, row["higher_is"]) if shown else None
-        bar = {"segments": [], "note": "Reliable change not computed for this variable."}
-        if shown and categories is not None and row["variable"] in categories.groups:
-            bar = reliable_change_bar(categories.get_group(row["variable"]).dropna(), row["higher_is"], threshold)
+        categories = changes.get_group(row["variable"]).dropna() if row["variable"] in changes.groups else pd.Series(dtype=object)
+        bar = reliable_change_bar(categories, row["higher_is"], threshold)
         panels.append(
             {
                 "name": row["name"],

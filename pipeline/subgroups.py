@@ -26,6 +26,7 @@ import pandas as pd
 
 from .analyze import scores_by_wave
 from .statistics.paired import paired_statistics
+from .suppression import suppress_count
 
 #: The value of participants whose subgroup cell was blank (or who have no baseline row).
 NOT_RECORDED = "(not recorded)"
@@ -173,9 +174,7 @@ def suppress_small_subgroups(table: pd.DataFrame, threshold: int) -> pd.DataFram
 
 def _shown_count(n: int, suppressed: bool, threshold: int) -> str:
     """``n_pairs`` as published: exact when shown or 0, else ``<t`` (a small cell) or ``≥t`` (hidden to protect one)."""
-    if not suppressed or n == 0:
-        return f"{n:,}"
-    return f"<{threshold}" if n < threshold else f"\u2265{threshold}"
+    return f"\u2265{threshold}" if suppressed and n >= threshold else suppress_count(n, threshold)
 
 
 __all__ = [
