@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml requirements.lock scripts/ensure-system-deps.sh
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test]'
 	@touch $(STAMP)
 
-report: setup ## Run the demo study and write reports/demo-pilot/impact-report.pdf
+report: setup ## Run the demo study: reports/demo-pilot/ impact-report.pdf, technical-report.pdf, their HTML twins, tables
 	$(IMPACT) run $(DEMO)
 
 run: setup ## Run any study: make run STUDY=surveys/<study> (writes reports/<study>/)
@@ -43,7 +43,7 @@ instrument: setup ## Start a new instrument from the template: make instrument I
 	@test -n "$(ID)" || { echo "usage: make instrument ID=<id>   (letters, digits, underscores)"; exit 2; }
 	$(IMPACT) instruments new $(ID)
 
-bench: setup ## Time and peak memory: `impact run` (demo, 10,000 participants) and the analysis stage alone (1k, 100k pairs); not a test
+bench: setup ## Time and peak memory: `impact run` (demo, 10,000 participants), rendering the two demo PDFs, and the analysis stage alone (1k, 100k pairs); not a test
 	$(PYTHON) benchmarks/bench.py
 
 demo: setup ## Regenerate the demo study's data from its seeded generator
