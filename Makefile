@@ -47,7 +47,7 @@ bench: setup ## Time and peak memory: `impact run` (demo, 10,000 participants), 
 	$(PYTHON) benchmarks/bench.py
 
 demo: setup ## Regenerate the demo study's data from its seeded generator
-	$(IMPACT) demo $(DEMO)
+	$(IMPACT) demo $(DEMO) --force
 
 lock: setup ## Re-pin requirements.lock to the versions installed in .venv
 	$(VENV)/bin/pip freeze --exclude-editable --disable-pip-version-check > requirements.lock

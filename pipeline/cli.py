@@ -20,13 +20,20 @@ REPORTS_DIR = Path("reports")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .run import run_study, write_outputs
+    from .outputs import OutputFolder
+    from .run import run_study, write_run
     from .study import load_study
+    from .validate import ID_NORMALISED
 
     study = load_study(Path(args.study_dir))
     out_dir = Path(args.out) if args.out else REPORTS_DIR / Path(args.study_dir).resolve().name
-    run = run_study(study)
-    written = write_outputs(run, out_dir, pdf=not args.no_pdf)
+    if not args.no_pdf:
+        from .report import report_date
+
+        report_date()  # a malformed SOURCE_DATE_EPOCH stops the run now, not after the work
+    with OutputFolder(out_dir, study.folder, study.input_files) as folder:  # checked and writable before any work
+        run = run_study(study)
+        written = write_run(run, folder, pdf=not args.no_pdf)
     improved = int((run.results["outcome"] == "improved").sum())
     flow = run.flow
     print(
@@ -38,7 +45,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         why = ", ".join(f"{reason} {count}" for reason, count in reasons.items())
         print(f"{wave.wave}: {wave.rows_read} rows read, {wave.rows_accepted} accepted, {wave.rows_excluded} excluded{f' ({why})' if why else ''}")
     if len(run.problems):
-        print(f"note: {len(run.problems)} cells read as missing are listed in data-quality.csv")
+        normalised = int((run.problems["problem"] == ID_NORMALISED).sum())
+        cells = len(run.problems) - normalised
+        if cells:
+            print(f"note: {cells} cells read as missing are listed in data-quality.csv")
+        if normalised:
+            print(f"note: {normalised} ids were normalised (Unicode NFC, invisible characters removed); listed in data-quality.csv")
     if flow["matched"] == 0:
         print(f"warning: no participant id appears in both waves; check that '{study.id_column}' holds the same ids in both files")
     elif flow["pre_only"] or flow["post_only"]:
@@ -52,6 +64,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .simulate import write_demo_study
 
+    target = Path(args.out_dir)
+    if target.exists() and not target.is_dir():
+        raise PipelineError(f"{target}: exists and is not a folder; give a new or empty folder for the demo study")
+    if target.is_dir() and any(target.iterdir()) and not args.force:
+        raise PipelineError(f"{target}: the folder is not empty; give a new or empty folder, or pass --force to overwrite its study files")
     folder = write_demo_study(Path(args.out_dir), participants=args.participants, seed=args.seed, export_format=args.format)
     print(f"wrote demo study with {args.participants} participants ({args.format} export) to {folder}")
     return 0
@@ -94,15 +111,15 @@ def _cmd_instruments_catalogue(args: argparse.Namespace) -> int:
     from .instrument_check import files_to_check
     from .instruments import load_instrument
     from .report import html_to_pdf, report_date
-    from .run import write_bytes
+    from .outputs import write_atomic
 
     instruments = sorted((load_instrument(path) for path in files_to_check([Path(p) for p in args.paths])), key=lambda i: i.id)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     html = render_catalogue_html(instruments, report_date(), include_wording=args.include_wording)
-    written = [write_bytes(html.encode("utf-8"), out_dir / "instrument-catalogue.html")]
+    written = [write_atomic(html.encode("utf-8"), out_dir / "instrument-catalogue.html")]
     if not args.no_pdf:
-        written.append(write_bytes(html_to_pdf(html), out_dir / "instrument-catalogue.pdf"))
+        written.append(write_atomic(html_to_pdf(html), out_dir / "instrument-catalogue.pdf"))
     print(f"catalogue of {len(instruments)} instruments")
     for path in written:
         print(f"wrote {path}")
@@ -154,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=["csv", "excel", "spss", "qualtrics", "redcap"], default="csv",
         help="export format of the waves (default csv); every format holds the same answers",
     )  # fmt: skip
+    demo.add_argument("--force", action="store_true", help="write into a folder that is not empty, replacing its study.yaml and exports")
     demo.set_defaults(handler=_cmd_demo)
 
     _add_instrument_commands(commands)
@@ -167,12 +185,25 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def check_source_date_epoch() -> None:
+    """Refuse a malformed ``SOURCE_DATE_EPOCH`` first: libraries read it at import (numpy's f2py) and would crash."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and not re.fullmatch(r"\d{1,12}", epoch.strip()):
+        raise PipelineError(
+            f"SOURCE_DATE_EPOCH={epoch[:30]!r} is not a date: set it to whole seconds since 1970-01-01 UTC (e.g. `date +%s`), or unset it"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        check_source_date_epoch()
         return args.handler(args)
     except PipelineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
+        return 2
+    except MemoryError:  # a bound we missed: still one line, and the user's input is the likely cause
+        print("error: out of memory reading the study's files; check that the exports are the files you meant (see README, What the pipeline guarantees)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -181,10 +212,29 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python docs' recipe: no second error at exit
         return 141
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
+        from .outputs import DISK_FULL
+
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL:  # e.g. a library's temporary file on a full disk
+            print("error: no space left (disk, quota or file-size limit full) while working; free space and run again (an earlier run's outputs are untouched)", file=sys.stderr)
+            return 2
         if args.debug:
             raise
-        print(f"internal error: {type(exc).__name__}: {exc} (re-run with --debug for details, and please report it)", file=sys.stderr)
+        print(f"internal error: {type(exc).__name__}: {one_line(str(exc), 160)} (re-run with --debug for details, and please report it)", file=sys.stderr)
         return 3
+
+
+#: Longest message printed: a message says what is wrong and what to do in one readable line.
+MESSAGE_LIMIT = 300
+
+
+def one_line(message: str, limit: int = MESSAGE_LIMIT) -> str:
+    """A message as one line of at most ``limit`` characters: control characters written as escapes,
+    and a message that is still too long cut in the middle, keeping the file it names and what to do."""
+    text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in message)
+    if len(text) <= limit:
+        return text
+    head = (limit - 5) * 2 // 3
+    return text[:head] + " ... " + text[len(text) - (limit - 5 - head):]
 
 
 if __name__ == "__main__":

@@ -1,7 +1,17 @@
 """Privacy at the ingest boundary: which columns identify people, and pseudonymous participant ids.
 
-Identifying columns (the study's ``identifiers:`` plus the platforms' own, below) may be used by
-exclusion rules but never leave validation: only the id column and item columns go on.
+A column is *identifying* by rule, not by a list the researcher must remember:
+
+* by its name: the built-in names of personal data (:data:`IDENTIFYING_NAMES`, compared with
+  case, spaces and punctuation ignored, and :data:`IDENTIFYING_WORDS` anywhere in the name), the
+  platforms' own personal-data columns (Qualtrics recipient, IP and location fields), the fields a
+  REDCap data dictionary marks ``Identifier? = y``, and the study's ``identifiers:``;
+* by its values: any value that is an e-mail or IP address, or a column whose answers are mostly
+  phone numbers (:func:`identifying_values`).
+
+An identifying column may be used by exclusion rules (consent, status, timestamps) but never
+leaves validation: it cannot be a subgroup, an item, or the id column unless ids are
+pseudonymised, and no problem report echoes its values.
 
 Pseudonymous ids (``data: {pseudonymise: ...}``) are ``HMAC-SHA-256(key, id)`` (RFC 2104),
 written as ``p_`` and the first 16 hex digits (64 bits: a collision among even a million ids has
@@ -15,27 +25,124 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import os
+import re
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
 
 from .errors import PipelineError
 
-#: Columns Qualtrics fills with personal data (Qualtrics, "Understanding your dataset"; excluder's deidentify()).
+#: Columns Qualtrics fills with personal data (Qualtrics, "Understanding your dataset"; excluder's deidentify()),
+#: including the legacy export's names.
 QUALTRICS_IDENTIFYING = [
     "IPAddress", "RecipientLastName", "RecipientFirstName", "RecipientEmail",
-    "LocationLatitude", "LocationLongitude", "UserLanguage",
+    "LocationLatitude", "LocationLongitude", "UserLanguage", "Name", "EmailAddress",
 ]  # fmt: skip
+#: Column names of personal data in any export (HIPAA Safe Harbor's list, 45 CFR 164.514(b)(2), and
+#: common survey headers), compared after :func:`name_key` (case, spaces and punctuation ignored).
+IDENTIFYING_NAMES = [
+    "name", "full name", "first name", "last name", "given name", "family name", "surname", "forename", "middle name",
+    "email", "e-mail", "email address", "mail", "phone", "phone number", "telephone", "tel", "mobile", "mobile number",
+    "cell", "fax", "address", "street", "street address", "home address", "city", "postcode", "post code", "zip",
+    "zip code", "postal code", "ip", "ip address", "date of birth", "dob", "birth date", "birthdate", "birthday",
+    "ssn", "social security number", "national insurance number", "nhs number", "passport number",
+    "latitude", "longitude", "location latitude", "location longitude",
+]  # fmt: skip
+#: Words that make any column name identifying wherever they appear in it (``parent_email``, ``Q7 Phone``).
+IDENTIFYING_WORDS = ["email", "phone", "ipaddress", "postcode", "zipcode", "dateofbirth", "surname", "firstname", "lastname", "fullname"]
+#: REDCap data dictionary columns: the field name and its identifier flag (REDCap, "Data Dictionary").
+REDCAP_FIELD, REDCAP_IDENTIFIER = "Variable / Field Name", "Identifier?"
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
+#: A phone number: 9 to 15 digits (ITU-T E.164 allows 15) written with a leading + or with separators.
+PHONE = re.compile(r"^(?=(?:\D*\d){9,15}\D*$)(?:\+\s?\d[\d\s().-]*|\(?\d+\)?(?:[\s.-]+\(?\d+\)?)+)$")
 CODE_PREFIX = "p_"
 CODE_HEX_DIGITS = 16
 MIN_KEY_BYTES = 16
 
 
-def identifying_columns(declared: list[str], fmt: str) -> list[str]:
-    """The study's declared identifying columns plus those of the export's platform."""
+def name_key(name: str) -> str:
+    """A column name with case, spaces and punctuation ignored: ``"E-mail Address"`` -> ``"emailaddress"``."""
+    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", str(name)).casefold())
+
+
+_NAME_KEYS = {name_key(name) for name in [*IDENTIFYING_NAMES, *QUALTRICS_IDENTIFYING]}
+
+
+def identifying_by_name(column: str, declared: list[str] = ()) -> str | None:
+    """Why ``column`` identifies people by its name alone, or None (``declared``: the study's ``identifiers:``).
+
+    >>> identifying_by_name("E-mail"), identifying_by_name("parent_email"), identifying_by_name("cohort_name")
+    ('a column of personal data (by its name)', 'a column of personal data (by its name)', None)
+    """
+    if column in declared:
+        return "listed under identifiers"
+    key = name_key(column)
+    if key in _NAME_KEYS or any(word in key for word in IDENTIFYING_WORDS):
+        return "a column of personal data (by its name)"
+    return None
+
+
+def identifying_columns(declared: list[str], fmt: str, dictionary: list[str] = ()) -> list[str]:
+    """The columns known to identify people before the data are read: the study's declared ones,
+    the platform's own (Qualtrics) and the fields a REDCap data dictionary flags."""
     platform = QUALTRICS_IDENTIFYING if fmt == "qualtrics" else []
-    return list(dict.fromkeys([*declared, *platform]))
+    return list(dict.fromkeys([*declared, *platform, *dictionary]))
+
+
+def redcap_identifier_fields(table: pd.DataFrame) -> list[str]:
+    """The fields of a REDCap data dictionary (read as text) whose ``Identifier?`` column is ``y``."""
+    if REDCAP_FIELD not in table.columns or REDCAP_IDENTIFIER not in table.columns:
+        raise ValueError(f"a REDCap data dictionary has the columns {REDCAP_FIELD!r} and {REDCAP_IDENTIFIER!r}")
+    flagged = table[REDCAP_IDENTIFIER].astype(str).str.strip().str.casefold() == "y"
+    return table.loc[flagged, REDCAP_FIELD].astype(str).str.strip().tolist()
+
+
+def looks_identifying(text: str) -> str | None:
+    """What kind of personal data one cell looks like (``"an e-mail address"``, ``"an IP address"``,
+    ``"a phone number"``), or None.
+
+    >>> [looks_identifying(v) for v in ["ana@example.org", "10.0.0.1", "+44 20 7946 0958", "P001", "2024-05-01", "3"]]
+    ['an e-mail address', 'an IP address', 'a phone number', None, None, None]
+    """
+    text = str(text).strip()
+    if len(text) < 5 or len(text) > 254:  # RFC 5321 caps an address at 254 characters
+        return None
+    if "@" in text and EMAIL.match(text):
+        return "an e-mail address"
+    if _is_ip_address(text):
+        return "an IP address"
+    if PHONE.match(text):
+        return "a phone number"
+    return None
+
+
+def _is_ip_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def identifying_values(values: pd.Series, share: float = 0.0) -> str | None:
+    """Why a column's values identify people, or None: more than ``share`` of its distinct non-blank
+    values e-mail or IP addresses (by default any one), or more than half phone numbers (a lone
+    phone-like value is more likely a code than a number)."""
+    distinct = pd.Series(pd.unique(values.astype(str).str.strip()))
+    distinct = distinct[distinct != ""]
+    if distinct.empty:
+        return None
+    kinds = distinct.map(looks_identifying)
+    for kind, plural in (("an e-mail address", "e-mail addresses"), ("an IP address", "IP addresses")):
+        if (kinds == kind).mean() > share:
+            return f"holds {plural}"
+    if (kinds == "a phone number").mean() > 0.5:
+        return "holds phone numbers"
+    return None
 
 
 def pseudonymise(ids: pd.Series, key: bytes) -> pd.Series:

@@ -8,11 +8,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import platform
 import subprocess
-import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
@@ -23,9 +21,10 @@ from . import __version__
 from .analyze import CONVENTIONS, analyze
 from .errors import PipelineError
 from .ingest import read_wave
-from .privacy import load_key
+from .outputs import OutputFolder
+from .privacy import load_key, redcap_identifier_fields
 from .score import score_responses
-from .study import WAVES, Study
+from .study import WAVES, Study, WaveSource
 from .subgroups import SUBGROUP_COLUMNS, subgroup_results
 from .validate import EXCLUSION_COLUMNS, PROBLEM_COLUMNS, ValidatedWave, validate_wave
 
@@ -127,12 +126,13 @@ def run_study(study: Study, pseudonym_key: bytes | None = None) -> StudyRun:
         source = study.wave_sources[wave]
         export = read_wave(wave, study.wave_files[wave], source)
         withdrawn = set().union(*(w.no_consent for w in waves))
+        identifiers = [*study.config.identifiers, *dictionary_identifiers(study, wave)]
         validated = validate_wave(
-            export, study.instruments, study.id_column, source, options, study.config.identifiers, pseudonym_key, withdrawn,
+            export, study.instruments, study.id_column, source, options, identifiers, pseudonym_key, withdrawn,
             subgroups=study.config.subgroups,
         )
         check_ledger_balances(validated)
-        waves.append(validated)
+        waves.append(replace(validated, file=source.file))  # as study.yaml names it: outputs do not depend on the path typed
     scored = []
     for validated in waves:
         frame = score_responses(validated.responses, study.instruments, study.id_column)
@@ -149,6 +149,19 @@ def run_study(study: Study, pseudonym_key: bytes | None = None) -> StudyRun:
         attrition=analysis.attrition,
         attributes=waves[WAVES.index("pre")].attributes,
     )
+
+
+def dictionary_identifiers(study: Study, wave: str) -> list[str]:
+    """The fields a wave's REDCap data dictionary (``waves.<wave>.dictionary``) flags ``Identifier? = y``."""
+    source = study.wave_sources[wave]
+    if not source.dictionary:
+        return []
+    path = study.folder / source.dictionary
+    table = read_wave(wave, path, WaveSource(file=source.dictionary)).table
+    try:
+        return redcap_identifier_fields(table)
+    except ValueError as exc:
+        raise PipelineError(f"{path}: not a REDCap data dictionary: {exc}; download it from REDCap's Project Setup (Data Dictionary, CSV)") from None
 
 
 def study_key(study: Study) -> bytes:
@@ -177,7 +190,9 @@ def manifest(run: StudyRun) -> dict:
         "pipeline_version": __version__,
         "study": run.study.name,
         "inputs": [{"wave": w.wave, "file": w.file, "sha256": w.sha256} for w in run.waves],
-        "instruments": [{"file": _display_path(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()} for path in run.study.instrument_files],
+        "instruments": [
+            {"file": _display_path(path, run.study.folder), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()} for path in run.study.instrument_files
+        ],
         "git_commit": git_commit(REPOSITORY),
         "waves": {wave: source.model_dump() for wave, source in run.study.wave_sources.items()},
         "data": run.study.config.data.model_dump(exclude={"pseudonymise"}) | {"pseudonymised": run.study.config.data.pseudonymise is not None},
@@ -192,34 +207,46 @@ def manifest(run: StudyRun) -> dict:
     return {"run_id": run_id, **body}
 
 
-def _display_path(path: Path) -> str:
-    """A path relative to the repository when inside it, so manifests compare across clones."""
-    path = Path(path).resolve()
-    return str(path.relative_to(REPOSITORY)) if path.is_relative_to(REPOSITORY) else str(path)
+def _display_path(path: Path, study_folder: Path) -> str:
+    """An instrument file as the manifest names it, whatever the study's path looked like on the command
+    line: relative to the study folder for a study's own file, else to the library's repository."""
+    path, folder = Path(path).absolute(), Path(study_folder).absolute()
+    if path.is_relative_to(folder):
+        return f"{path.relative_to(folder)} (study)"
+    path = path.resolve()
+    return str(path.relative_to(REPOSITORY)) if path.is_relative_to(REPOSITORY) else path.name
 
 
 def write_outputs(run: StudyRun, out_dir: Path, pdf: bool = True) -> list[Path]:
-    """Write the run's tables (and, unless ``pdf`` is false, both reports as PDF and HTML) into ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Write the run's tables (and, unless ``pdf`` is false, both reports as PDF and HTML) into
+    ``out_dir``, which must be a folder the run owns (:mod:`pipeline.outputs`): all files or none."""
+    with OutputFolder(out_dir, run.study.folder, run.study.input_files) as folder:
+        return write_run(run, folder, pdf=pdf)
+
+
+def write_run(run: StudyRun, folder: OutputFolder, pdf: bool = True) -> list[Path]:
+    """Write every output of ``run`` into a claimed ``folder``'s staging area, then publish it whole."""
     provenance = manifest(run)
-    written = [
-        write_csv(run.scores, out_dir / "scores.csv"),
-        write_csv(run.results, out_dir / "results.csv"),
-        write_csv(run.reliable_change, out_dir / "reliable_change.csv"),
-        write_csv(run.attrition, out_dir / "attrition.csv"),
-        write_csv(run.ledger, out_dir / "ledger.csv"),
-        write_csv(run.exclusions, out_dir / "exclusions.csv"),
-        write_csv(run.problems, out_dir / "data-quality.csv"),
-        write_csv(run.unmatched, out_dir / "unmatched.csv"),
-        *([write_csv(run.subgroup_results, out_dir / "subgroups.csv")] if not run.subgroup_results.empty else []),
-        write_xlsx(publication_tables(run), out_dir / "tables.xlsx"),
-        write_bytes(json.dumps(provenance, indent=2).encode() + b"\n", out_dir / "manifest.json"),
-    ]
+    tables = {
+        "scores.csv": run.scores,
+        "results.csv": run.results,
+        "reliable_change.csv": run.reliable_change,
+        "attrition.csv": run.attrition,
+        "ledger.csv": run.ledger,
+        "exclusions.csv": run.exclusions,
+        "data-quality.csv": run.problems,
+        "unmatched.csv": run.unmatched,
+        **({"subgroups.csv": run.subgroup_results} if not run.subgroup_results.empty else {}),
+    }
+    written = [folder.write(name, csv_bytes(frame)) for name, frame in tables.items()]
+    written.append(folder.write("tables.xlsx", xlsx_bytes(publication_tables(run))))
+    written.append(folder.write("manifest.json", json.dumps(provenance, indent=2).encode() + b"\n"))
     if pdf:
         from .report import render_reports  # WeasyPrint is slow to import; only load it when needed
 
         for name, content in render_reports(run, provenance).items():
-            written.append(write_bytes(content, out_dir / name))
+            written.append(folder.write(name, content))
+    folder.publish()
     return written
 
 
@@ -245,19 +272,40 @@ def publication_tables(run: StudyRun) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
-    """One sheet per table, text neutralised against formula injection, header row frozen."""
+def xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """One sheet per table, text neutralised against formula injection and cut to Excel's cell limit, header row frozen."""
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for name, frame in sheets.items():
-            neutralise_formulas(frame).to_excel(writer, sheet_name=name[:31], index=False)
+            fit_excel_cells(neutralise_formulas(frame)).to_excel(writer, sheet_name=name[:31], index=False)
             sheet = writer.sheets[name[:31]]
             sheet.freeze_panes = "A2"
             for column in sheet.columns:
                 width = max(len(str(cell.value)) if cell.value is not None else 0 for cell in column[:200])
                 sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 40)
         writer.book.properties.creator = "impact pipeline"
-    return write_bytes(buffer.getvalue(), path)
+    return buffer.getvalue()
+
+
+#: Excel's limit on the characters of one cell (Microsoft, "Excel specifications and limits").
+EXCEL_CELL_LIMIT = 32_767
+
+
+def fit_excel_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text longer than an Excel cell holds, cut with a note saying how long it was (Excel would refuse or cut it silently)."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
+            text = frame[column]
+            long = text.map(lambda cell: isinstance(cell, str) and len(cell) > EXCEL_CELL_LIMIT).astype(bool)
+            if long.any():
+                frame[column] = text.astype(object).where(~long, text[long].map(_cut_for_excel))
+    return frame
+
+
+def _cut_for_excel(cell: str) -> str:
+    note = f" [cut: {len(cell):,} characters; the CSV file has the whole text]"
+    return cell[: EXCEL_CELL_LIMIT - len(note)] + note
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -272,28 +320,9 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    return write_bytes(neutralise_formulas(frame).to_csv(index=False, lineterminator="\n").encode("utf-8"), path)
-
-
-def write_bytes(content: bytes, path: Path) -> Path:
-    """Write atomically: a temporary file in the same folder, then a rename, so no half-written output remains."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual mode
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """A table as UTF-8 CSV, text neutralised against formula injection."""
+    return neutralise_formulas(frame).to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
 def _version(package: str) -> str | None:

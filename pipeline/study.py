@@ -16,16 +16,17 @@ The README's "Running a study" section and its subsections document every field.
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import PipelineError
-from .instruments import LIBRARY_DIR, Instrument, Scale, clashing_ids, find_instrument, load_instrument
-from .privacy import identifying_columns
+from .instruments import ID_PATTERN, LIBRARY_DIR, Instrument, Scale, clashing_ids, find_instrument, load_instrument
+from .privacy import identifying_by_name, identifying_columns
 from .yamlio import describe_validation_error, read_yaml_mapping
 
 WAVES = ("pre", "post")
@@ -78,8 +79,30 @@ class WaveSource(BaseModel):
     delimiter: str | None = Field(default=None, min_length=1, max_length=1)
     sheet: str | None = None
     event: str | None = None
+    dictionary: str | None = Field(default=None, min_length=1)
     columns: dict[str, str] = Field(default_factory=dict)
     column_pattern: str | None = None
+
+    @field_validator("delimiter")
+    @classmethod
+    def _delimiter_separates(cls, delimiter: str | None) -> str | None:
+        """A delimiter is one printable separator (or a tab): not a letter, digit, quote or line break."""
+        if delimiter is None or delimiter == "\t":
+            return delimiter
+        if delimiter.isalnum() or delimiter in "\"'" or not delimiter.isprintable():
+            raise ValueError(f"{delimiter!r} cannot separate columns; use the character between the export's columns, e.g. ';', '|' or '\\t'")
+        return delimiter
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_text_encoding(cls, encoding: str) -> str:
+        try:
+            known = codecs.lookup(encoding)
+        except LookupError:
+            known = None
+        if known is None or not getattr(known, "_is_text_encoding", True):
+            raise ValueError(f"{encoding[:40]!r} is not a text encoding; use e.g. utf-8, latin-1, cp1252 or utf-16")
+        return encoding
 
     @property
     def resolved_format(self) -> str:
@@ -125,6 +148,7 @@ class DataOptions(BaseModel):
     missing_values: list[str] = Field(default_factory=list)
     id_case: Literal["preserve", "lower", "upper"] = "preserve"
     pseudonymise: Pseudonymise | None = None
+    allow_outside: bool = False
 
 
 class StudyConfig(BaseModel):
@@ -134,7 +158,7 @@ class StudyConfig(BaseModel):
 
     name: str = Field(min_length=1)
     id_column: str = Field(min_length=1)
-    instruments: list[str] = Field(min_length=1)
+    instruments: list[Annotated[str, Field(pattern=ID_PATTERN)]] = Field(min_length=1)
     waves: dict[Literal["pre", "post"], WaveSource]
     identifiers: list[str] = Field(default_factory=list)
     subgroups: list[str] = Field(default_factory=list)
@@ -191,6 +215,19 @@ class Study:
         return self.config.name
 
     @property
+    def input_files(self) -> list[Path]:
+        """Every file the run reads: study.yaml, the exports and their data dictionaries, the
+        instrument files, the logo and a key file; outputs may never land on or around one of them."""
+        files = [self.folder / STUDY_FILE, *self.wave_files.values(), *self.instrument_files]
+        files += [self.folder / source.dictionary for source in self.config.waves.values() if source.dictionary]
+        if self.logo_file:
+            files.append(self.logo_file)
+        key = self.config.data.pseudonymise
+        if key is not None and key.key_file:
+            files.append(Path(key.key_file).expanduser())
+        return files
+
+    @property
     def logo_file(self) -> Path | None:
         """The report logo (``report.logo``), resolved inside the study folder; checked at load."""
         logo = self.config.report.logo
@@ -208,12 +245,27 @@ class Study:
         return [(i, scale) for i in self.instruments for scale in i.scales if scale.role in wanted]
 
 
+PSEUDONYMISE_HINT = (
+    "ids that identify people must be pseudonymised: add data: {pseudonymise: {key_env: IMPACT_ID_KEY}} to study.yaml "
+    "and set IMPACT_ID_KEY to a secret of 16 or more characters (README, pseudonymous ids)"
+)
+
+
+def identifying_reason(column: str, config: StudyConfig, fmt: str) -> str | None:
+    """Why ``column`` identifies people by its name (``identifiers:``, the built-in names, the platform's), or None.
+    Values are checked once the export is read (:mod:`pipeline.validate`)."""
+    if column in identifying_columns(config.identifiers, fmt) and column not in config.identifiers:
+        return "a column the survey platform fills with personal data"
+    return identifying_by_name(column, config.identifiers)
+
+
 def _study_problems(config: StudyConfig, instruments: list[Instrument]) -> list[str]:
     problems = []
     missing_waves = [wave for wave in WAVES if wave not in config.waves]
     if missing_waves:
         problems.append(f"waves: needs both 'pre' and 'post' files; missing {', '.join(missing_waves)}")
-    duplicates = sorted({i for i in config.instruments if config.instruments.count(i) > 1})
+    folded = [name.casefold() for name in config.instruments]
+    duplicates = sorted({name for name in config.instruments if folded.count(name.casefold()) > 1})
     if duplicates:
         problems.append(f"instruments: listed twice: {', '.join(duplicates)}")
     for column, first, later in clashing_ids((i.id, i.column_ids) for i in instruments):
@@ -223,6 +275,10 @@ def _study_problems(config: StudyConfig, instruments: list[Instrument]) -> list[
     columns = {column for instrument in instruments for column in instrument.column_ids}
     if config.id_column in columns or config.id_column == "wave":
         problems.append(f"id_column: '{config.id_column}' clashes with an item or scale id (or 'wave')")
+    baseline = config.waves.get("pre")
+    why = identifying_reason(config.id_column, config, baseline.resolved_format if baseline else "csv")
+    if why and config.data.pseudonymise is None:
+        problems.append(f"id_column: '{config.id_column[:40]}' is {why}; {PSEUDONYMISE_HINT}")
     problems.extend(_subgroup_problems(config, instruments))
     return problems
 
@@ -241,7 +297,7 @@ def _subgroup_problems(config: StudyConfig, instruments: list[Instrument]) -> li
     }
     baseline = config.waves.get("pre")
     exported = {baseline.export_column(item_id): item_id for i in instruments for item_id in i.item_ids} if baseline else {}
-    identifying = identifying_columns(config.identifiers, baseline.resolved_format if baseline else "csv")
+    fmt = baseline.resolved_format if baseline else "csv"
     for name in dict.fromkeys(config.subgroups):
         if not _is_plain_column_name(name):
             problems.append(f"subgroups: {name!r} is not a plain column name; write the column as the baseline export's header names it")
@@ -259,20 +315,22 @@ def _subgroup_problems(config: StudyConfig, instruments: list[Instrument]) -> li
                 f"subgroups: '{name}' is the baseline export's column of item {exported[name]} (waves.pre); a subgroup is a "
                 "column holding a participant attribute such as a cohort or site"
             )
-        elif name in identifying:
-            declared = name in config.identifiers
-            listed = "listed under identifiers" if declared else "a column Qualtrics fills with personal data"
-            remedy = "remove it from one of the two lists" if declared else "remove it from subgroups"
+        elif why := identifying_reason(name, config, fmt):
+            remedy = "remove it from one of the two lists" if name in config.identifiers else "remove it from subgroups"
             problems.append(
-                f"subgroups: '{name}' is {listed}: identifying columns are dropped at validation, before anything is "
-                f"written, so results cannot be broken down by them; {remedy}, or break results down by a coarser "
-                "column that does not identify people"
+                f"subgroups: {name[:40]!r} is {why}: identifying columns never leave validation, so results cannot be "
+                f"broken down by them; {remedy}, or use a coarser column such as a cohort or site"
             )
     return problems
 
 
 def load_study(folder: Path, library_dir: Path = LIBRARY_DIR) -> Study:
-    """Read ``folder/study.yaml``, resolve wave paths and load its instruments."""
+    """Read ``folder/study.yaml``, resolve wave paths and load its instruments.
+
+    Every file a study names (exports, data dictionaries, its own instrument files, the logo)
+    must lie inside the study folder once ``..``, absolute paths and symbolic links are resolved,
+    unless ``data: {allow_outside: true}`` opens that door explicitly.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise PipelineError(f"{folder}: not a folder; give the study folder that holds {STUDY_FILE}")
@@ -285,27 +343,72 @@ def load_study(folder: Path, library_dir: Path = LIBRARY_DIR) -> Study:
     except ValidationError as exc:
         raise PipelineError(describe_validation_error(path, exc, data)) from None
     if not _is_plain_column_name(config.id_column):
-        raise PipelineError(f"{path}: id_column: '{config.id_column}' is not a plain column name")
+        raise PipelineError(f"{path}: id_column: {config.id_column[:60]!r} is not a plain column name")
+    outside = config.data.allow_outside
+    for wave, source in config.waves.items():
+        check_inside(path, folder, source.file, f"waves.{wave}.file", outside)
+        if source.dictionary:
+            check_inside(path, folder, source.dictionary, f"waves.{wave}.dictionary", outside)
+    if config.report.logo:
+        check_inside(path, folder, config.report.logo, "report.logo", outside)
 
-    search_dirs = [folder / "instruments", library_dir]
+    own_instruments = folder / "instruments"
+    search_dirs = [own_instruments, library_dir]
     files = [find_instrument(instrument_id, search_dirs) for instrument_id in config.instruments]
+    for file in files:
+        if file.parent == own_instruments:
+            check_inside(path, folder, str(file.relative_to(folder)), f"instruments ({file.stem})", outside)
     instruments = [load_instrument(file) for file in files]
     problems = _study_problems(config, instruments)
     if problems:
-        raise PipelineError(f"{path}: " + "; ".join(problems))
-    wave_problems = _wave_problems(config.waves, instruments)
+        raise PipelineError(f"{path}: " + join_problems(problems))
+    wave_problems = _wave_problems(config, instruments)
     if wave_problems:
-        raise PipelineError(f"{path}: " + "; ".join(wave_problems))
+        raise PipelineError(f"{path}: " + join_problems(wave_problems))
     if config.report.logo:
         _check_logo(path, folder, config.report.logo)
     return Study(folder, config, tuple(instruments), tuple(files))
 
 
-def _wave_problems(sources: dict[str, WaveSource], instruments: list[Instrument]) -> list[str]:
+def join_problems(problems: list[str], shown: int = 2) -> str:
+    """The first problems of a list on one line, and how many more there are (messages stay short)."""
+    more = len(problems) - shown
+    return "; ".join(problems[:shown]) + (f"; and {more} more problem{'s' if more > 1 else ''}" if more > 0 else "")
+
+
+def check_inside(study_file: Path, folder: Path, relative: str, field: str, allow_outside: bool = False) -> None:
+    """Refuse a path from ``study.yaml`` that leads outside the study folder (absolute, by ``..`` or by a symbolic link)."""
+    if allow_outside:
+        return
+    resolved = (folder / relative).resolve()
+    if resolved.is_relative_to(folder.resolve()):
+        return
+    if Path(relative).is_absolute():
+        how = "is an absolute path outside the study folder"
+    elif ".." in Path(relative).parts:
+        how = "leads outside the study folder (by '..')"
+    else:
+        how = "is a symbolic link that leads outside the study folder"
+    raise PipelineError(
+        f"{study_file}: {field}: {relative[:60]!r} {how}; copy the file into the study folder "
+        "(or set data: {allow_outside: true} to read files elsewhere)"
+    )
+
+
+def _wave_problems(config: StudyConfig, instruments: list[Instrument]) -> list[str]:
     problems = []
-    item_ids = {item_id for instrument in instruments for item_id in instrument.item_ids}
-    for wave, source in sources.items():
-        unknown = sorted(set(source.columns) - item_ids)
+    item_ids = [item_id for instrument in instruments for item_id in instrument.item_ids]
+    for wave, source in config.waves.items():
+        for item_id in item_ids:
+            column = source.export_column(item_id)
+            why = identifying_reason(column, config, source.resolved_format)
+            if why:
+                problems.append(
+                    f"waves.{wave}: item {item_id} is read from column {column[:40]!r}, which is {why}; items are never "
+                    "read from identifying columns: map the item to its own column"
+                )
+                break
+        unknown = sorted(set(source.columns) - set(item_ids))
         if unknown:
             problems.append(f"waves.{wave}.columns: {', '.join(unknown)} is not an item of the study's instruments")
         if source.column_pattern is not None and "{item}" not in source.column_pattern:
@@ -314,18 +417,22 @@ def _wave_problems(sources: dict[str, WaveSource], instruments: list[Instrument]
             problems.append(f"waves.{wave}: a REDCap export needs 'event' (its redcap_event_name) and only REDCap uses it")
         if source.sheet is not None and source.resolved_format != "excel":
             problems.append(f"waves.{wave}.sheet: only Excel files have sheets")
+        if source.dictionary is not None and source.resolved_format != "redcap":
+            problems.append(f"waves.{wave}.dictionary: only REDCap exports have a data dictionary")
     return problems
 
 
 def _check_logo(path: Path, folder: Path, logo: str) -> None:
-    """The logo must be an image file inside the study folder: the report may read no other file."""
+    """The logo must be a safe image file (checked inside the study folder by ``check_inside``): the
+    report may read no other file, and an SVG may reference nothing (:func:`pipeline.images.check_logo`)."""
+    from .images import check_logo
+
     file = (folder / logo).resolve()
-    if not file.is_relative_to(folder.resolve()):
-        raise PipelineError(f"{path}: report.logo: '{logo}' is outside the study folder; copy the logo into the study folder")
     if file.suffix.lower() not in LOGO_SUFFIXES:
-        raise PipelineError(f"{path}: report.logo: '{logo}' must be a {', '.join(LOGO_SUFFIXES)} image")
+        raise PipelineError(f"{path}: report.logo: {logo[:60]!r} must be a {', '.join(LOGO_SUFFIXES)} image")
     if not file.is_file():
-        raise PipelineError(f"{path}: report.logo: '{logo}' not found in the study folder")
+        raise PipelineError(f"{path}: report.logo: {logo[:60]!r} not found in the study folder")
+    check_logo(file)
 
 
 def _is_plain_column_name(text: str) -> bool:

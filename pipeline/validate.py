@@ -25,6 +25,7 @@ are then dropped.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 
@@ -35,8 +36,8 @@ import pandera.pandas as pa
 from .errors import PipelineError
 from .ingest import WaveExport
 from .instruments import Instrument
-from .privacy import identifying_columns, pseudonymise
-from .study import DataOptions, WaveSource
+from .privacy import identifying_by_name, identifying_columns, identifying_values, looks_identifying, pseudonymise
+from .study import PSEUDONYMISE_HINT, DataOptions, WaveSource
 
 PROBLEM_COLUMNS = ["wave", "row", "column", "value", "problem"]
 EXCLUSION_COLUMNS = ["wave", "row", "participant", "reason"]
@@ -65,6 +66,13 @@ EXCEL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
 NUMBER_THEN_LABEL = re.compile(r"^([+-]?\d+(?:\.0+)?)\s*[-\u2013=:.)]?\s*(\D.*)$")
 LABEL_THEN_NUMBER = re.compile(r"^(\D.*?)\s*[(\[]\s*([+-]?\d+)\s*[)\]]$")
 VALUE_SHOWN = 60  # characters of a bad cell shown in data-quality.csv
+#: data-quality.csv's problem for an id changed by :func:`normalise_ids`.
+ID_NORMALISED = (
+    "id normalised (Unicode NFC; invisible characters such as zero-width spaces or byte-order marks removed) "
+    "so that it pairs with the same id written plainly"
+)
+#: A subgroup is a coarse category: at most this many distinct values, each at most this long.
+SUBGROUP_MAX_VALUES, SUBGROUP_MAX_LENGTH = 100, 200
 
 
 @dataclass(frozen=True)
@@ -92,15 +100,17 @@ class ValidatedWave:
         return len(self.exclusions)
 
 
-def allowed_values(instrument: Instrument) -> list[float]:
-    """The instrument's valid responses: every whole number from its minimum to its maximum."""
-    return [float(value) for value in range(instrument.response.min, instrument.response.max + 1)]
+def response_checks(instrument: Instrument) -> list[pa.Check]:
+    """The instrument's valid responses as arithmetic checks: whole numbers from its minimum to its
+    maximum (never an enumeration of the allowed values, whose number a definition could make huge)."""
+    whole = pa.Check(lambda values: values == np.floor(values), name="whole_number", error="not a whole number")
+    return [whole, pa.Check.in_range(instrument.response.min, instrument.response.max)]
 
 
 def item_schema_columns(instruments: list[Instrument] | tuple[Instrument, ...]) -> dict[str, pa.Column]:
-    """One pandera column per item: a float that is missing or one of the instrument's response values."""
+    """One pandera column per item: a float that is missing or a whole number in the instrument's response range."""
     return {
-        item.id: pa.Column(float, checks=pa.Check.isin(allowed_values(instrument)), nullable=True, title=f"{instrument.id} item")
+        item.id: pa.Column(float, checks=response_checks(instrument), nullable=True, title=f"{instrument.id} item")
         for instrument in instruments
         for item in instrument.items
     }
@@ -172,11 +182,45 @@ def parse_items(text: pd.DataFrame, instruments, wave: str, extra_markers: list[
                 problems.append(
                     pd.DataFrame(
                         {"wave": wave, "row": column.index[bad], "column": item_id,
-                         "value": column[bad].str.slice(0, VALUE_SHOWN), "problem": problem[bad]}  # fmt: skip
+                         "value": column[bad].map(shown_value), "problem": problem[bad]}  # fmt: skip
                     )
                 )
     frame = pd.DataFrame(values, index=text.index)
     return frame, _concat(problems, PROBLEM_COLUMNS)
+
+
+def visible(text: str) -> str:
+    """Text with invisible and control characters written as escapes (``P001\\u200b``), so that
+    two ids that look the same in a report can be told apart."""
+    return "".join(
+        ch if ch.isprintable() and unicodedata.category(ch) != "Cf" else ch.encode("unicode_escape").decode("ascii") for ch in str(text)
+    )
+
+
+def shown_value(text: str) -> str:
+    """A bad cell as data-quality.csv shows it: cut to ``VALUE_SHOWN`` characters, invisible
+    characters escaped, and never an e-mail address, IP address or phone number someone typed in."""
+    kind = looks_identifying(text)
+    if kind:
+        return f"(not shown: looks like {kind})"
+    return visible(str(text)[:VALUE_SHOWN])
+
+
+def normalise_ids(ids: pd.Series) -> pd.Series:
+    """Ids as they are matched across waves: Unicode NFC (UAX #15), format characters (category
+    Cf: zero-width spaces and joiners, byte-order marks, direction marks) removed, then trimmed, so
+    that ids which look identical are identical.
+
+    >>> normalise_ids(pd.Series(["P001", "\ufeffP001", "P0\u200b01 ", "Ame\u0301lie"])).tolist()
+    ['P001', 'P001', 'P001', 'Amélie']
+    """
+    def clean(text: str) -> str:
+        if text.isascii():
+            return text.strip()
+        text = unicodedata.normalize("NFC", text)
+        return "".join(ch for ch in text if unicodedata.category(ch) != "Cf").strip()
+
+    return ids.map(clean)
 
 
 def range_problems(values: pd.DataFrame, instruments, wave: str) -> pd.DataFrame:
@@ -186,7 +230,7 @@ def range_problems(values: pd.DataFrame, instruments, wave: str) -> pd.DataFrame
         schema.validate(values, lazy=True)
     except pa.errors.SchemaErrors as errors:
         failures = errors.failure_cases
-        failures = failures[failures["index"].notna()]
+        failures = failures[failures["index"].notna()].drop_duplicates(["index", "column"])  # a cell failing both checks once
         ranges = {item_id: (i.response.min, i.response.max) for i in instruments for item_id in i.item_ids}
 
         def describe(column: str, value: float) -> str:
@@ -248,23 +292,86 @@ def check_subgroup_columns(export: WaveExport, subgroups: list[str]) -> None:
         if close:
             similar.append(f"'{folded[close[0]]}'")
     hint = f" (the header has {', '.join(similar)})" if similar else ""
+    shown = ", ".join(column[:40] for column in absent[:3]) + (f" and {len(absent) - 3} more" if len(absent) > 3 else "")
     raise PipelineError(
-        f"{export.path}: row 1: subgroup column(s) not found: {', '.join(absent)}{hint}; subgroups in study.yaml are read "
-        "from the baseline (pre) export under the name its header row gives them (columns / column_pattern map items only): "
-        "correct the name in subgroups, add the column to the export, or remove it from subgroups"
+        f"{export.path}: row 1: subgroup column(s) not found: {shown}{hint}; subgroups are read from the baseline (pre) "
+        "export's header as spelled there: correct the name in subgroups or remove it"
     )
 
 
 def subgroup_text(export: WaveExport, subgroups: list[str]) -> pd.DataFrame:
-    """The subgroup columns as trimmed text, a blank as missing; an SPSS code with a value label as its label."""
+    """The subgroup columns as trimmed text, a blank as missing; an SPSS code with a value label as its label.
+
+    A subgroup is a coarse category (a cohort, a site): a column with more than
+    ``SUBGROUP_MAX_VALUES`` distinct values or a value longer than ``SUBGROUP_MAX_LENGTH``
+    characters stops the run, since its values would be shown as table headings.
+    """
     columns = {}
     for column in subgroups:
         text = export.table[column].astype(str).str.strip()
         labels = export.value_labels.get(column)
         if labels:
             text = text.map(lambda cell: labels.get(cell, cell))
+        longest = text.str.len()
+        if len(text) and longest.max() > SUBGROUP_MAX_LENGTH:
+            raise PipelineError(
+                f"{export.path}: row {longest.idxmax()}: subgroup column {column[:40]!r} holds a value of {int(longest.max()):,} characters; "
+                f"a subgroup value is a short category (at most {SUBGROUP_MAX_LENGTH}): remove the column from subgroups or recode it"
+            )
+        distinct = text[text != ""].nunique()
+        if distinct > SUBGROUP_MAX_VALUES:
+            raise PipelineError(
+                f"{export.path}: subgroup column {column[:40]!r} has {distinct:,} distinct values; a subgroup is a coarse category "
+                f"(at most {SUBGROUP_MAX_VALUES} values) such as a cohort or site: recode it or remove it from subgroups"
+            )
         columns[column] = text.where(text != "").astype(object)
     return pd.DataFrame(columns, index=export.table.index)
+
+
+def check_identifying_uses(
+    export: WaveExport, needed: dict[str, str], id_column: str, subgroups: list[str], identifying: list[str], pseudonymised: bool, wave: str
+) -> None:
+    """Stop when an identifying column (:mod:`pipeline.privacy`: by name, by the study's lists or by
+    its values) would be read as the id column without pseudonymisation, as an item, or as a subgroup.
+
+    The message names the column and why, never its values. Item columns count as identifying
+    by their values only when most of their answers are e-mail or IP addresses or phone numbers
+    (a stray one typed into an answer is a cell problem, shown masked).
+    """
+    uses = [(theirs, ours) for ours, theirs in needed.items() if not ours.startswith("__")] + [(name, None) for name in subgroups]
+    for column, ours in uses:
+        if ours == id_column and pseudonymised:
+            continue
+        reason = "is listed as identifying" if column in identifying else None
+        reason = reason or (identifying_by_name(column) and "is a column of personal data (by its name)")
+        reason = reason or identifying_values(export.table[column], share=0.5 if ours not in (None, id_column) else 0.0)
+        if not reason:
+            continue
+        shown = repr(column[:40])
+        if ours == id_column:
+            raise PipelineError(f"{export.path}: column {shown} (the id column) {reason}; {PSEUDONYMISE_HINT}")
+        if ours is None:
+            raise PipelineError(
+                f"{export.path}: subgroup column {shown} {reason}; identifying columns never leave validation: remove it from subgroups"
+            )
+        raise PipelineError(
+            f"{export.path}: column {shown} (item {ours}) {reason}; items are never read from identifying columns: "
+            f"map the item to its own column in waves.{wave}.columns"
+        )
+
+
+def unreadable_cell_problems(export: WaveExport, needed: dict[str, str]) -> pd.DataFrame:
+    """Cells the reader could not take a value from (e.g. Excel formulas without a saved value) in
+    the columns the rules read, as PROBLEM_COLUMNS rows named by our column names."""
+    found = getattr(export, "cell_problems", None)
+    if found is None or found.empty:
+        return pd.DataFrame(columns=PROBLEM_COLUMNS)
+    ours = {theirs: name for name, theirs in needed.items()}
+    kept = found[found["column"].isin(ours)]
+    return pd.DataFrame(
+        {"wave": export.wave, "row": kept["row"].to_numpy(), "column": kept["column"].map(ours).to_numpy(), "value": "", "problem": kept["problem"].to_numpy()},
+        columns=PROBLEM_COLUMNS,
+    )
 
 
 def row_exclusions(
@@ -303,13 +410,15 @@ def row_exclusions(
     return reasons
 
 
-def duplicate_losers(candidates: pd.DataFrame, options: DataOptions, export: WaveExport, id_column: str) -> pd.Index:
-    """Rows that lose to another row of the same participant under ``data.duplicates`` (see the README)."""
+def duplicate_losers(candidates: pd.DataFrame, options: DataOptions, export: WaveExport, id_column: str, shown_id=visible) -> pd.Index:
+    """Rows that lose to another row of the same participant under ``data.duplicates`` (see the README).
+
+    ``shown_id`` turns an id into what a message may show (its pseudonymous code when ids are pseudonymised)."""
     repeated = candidates[candidates[id_column].duplicated(keep=False)]
     if repeated.empty:
         return pd.Index([])
     if options.duplicates == "stop":
-        raise PipelineError(_duplicate_id_message(export, candidates, id_column))
+        raise PipelineError(_duplicate_id_message(export, candidates, id_column, shown_id))
     order = pd.DataFrame({"id": repeated[id_column], "position": repeated.index}, index=repeated.index)
     order["answered"] = repeated["__answered"]
     order["time"] = repeated["__time"]
@@ -356,15 +465,11 @@ def validate_wave(
     options = options or DataOptions()
     item_ids = [item_id for instrument in instruments for item_id in instrument.item_ids]
     identifying = identifying_columns(identifiers or [], export.format)
-    if id_column in identifying and pseudonym_key is None:
-        raise PipelineError(
-            f"id_column '{id_column}' identifies people (it is listed as identifying); set data.pseudonymise in "
-            "study.yaml so that only codes are written"
-        )
     needed = required_columns(source, item_ids, id_column, options, export.format, export.wave)
     check_columns(export, needed)
     attribute_columns = list(subgroups or []) if export.wave == ATTRIBUTE_WAVE else []
     check_subgroup_columns(export, attribute_columns)
+    check_identifying_uses(export, needed, id_column, attribute_columns, identifying, pseudonym_key is not None, export.wave)
     text = pd.DataFrame({ours: export.table[theirs] for ours, theirs in needed.items()}, index=export.table.index)
     text = text.apply(lambda column: column.astype(str).str.strip())
 
@@ -372,16 +477,23 @@ def validate_wave(
     out_of_range = range_problems(values, instruments, export.wave)
     for column, rows in out_of_range.groupby("column")["row"]:
         values.loc[rows.to_numpy(), column] = np.nan
-    problems = pd.concat([problems, out_of_range], ignore_index=True)
 
-    ids = text[id_column]
+    ids = normalise_ids(text[id_column])
+    changed = ids != text[id_column]
+    shown_id = (lambda raw: pseudonymise(pd.Series([raw]), pseudonym_key).iloc[0]) if pseudonym_key is not None else visible
+    normalised = pd.DataFrame(
+        {"wave": export.wave, "row": ids.index[changed], "column": id_column,
+         "value": "" if pseudonym_key is not None else text[id_column][changed].map(shown_value), "problem": ID_NORMALISED},  # fmt: skip
+        columns=PROBLEM_COLUMNS,
+    )
+    problems = pd.concat([problems, out_of_range, normalised, unreadable_cell_problems(export, needed)], ignore_index=True)
     if options.id_case != "preserve":
         ids = ids.str.lower() if options.id_case == "lower" else ids.str.upper()
     reasons = row_exclusions(export, text, values, ids, source, options, withdrawn or set())
     usable = reasons == ""
     candidates = pd.DataFrame({id_column: ids[usable], "__answered": values[usable].notna().sum(axis=1)})
     candidates["__time"] = timestamps(export, text, options)[usable]
-    reasons[duplicate_losers(candidates, options, export, id_column)] = "duplicate"
+    reasons[duplicate_losers(candidates, options, export, id_column, shown_id)] = "duplicate"
 
     refused = frozenset(ids[(reasons == "no_consent") & (ids != "")])
     if pseudonym_key is not None:
@@ -413,12 +525,13 @@ def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True).reindex(columns=columns) if frames else pd.DataFrame(columns=columns)
 
 
-def _duplicate_id_message(export: WaveExport, candidates: pd.DataFrame, id_column: str) -> str:
+def _duplicate_id_message(export: WaveExport, candidates: pd.DataFrame, id_column: str, shown_id) -> str:
     ids = candidates[id_column]
     repeated = ids[ids.duplicated(keep=False)]
     examples = []
     for participant, rows in repeated.groupby(repeated, sort=False).groups.items():
-        examples.append(f"'{participant}' in rows {', '.join(str(r) for r in rows)}")
+        listed = ", ".join(str(r) for r in list(rows)[:4]) + (" ..." if len(rows) > 4 else "")
+        examples.append(f"{shown_id(participant)[:40]!r} in rows {listed}")
         if len(examples) == 3:
             break
     more = repeated.nunique() - len(examples)

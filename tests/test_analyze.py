@@ -141,7 +141,7 @@ def test_every_edge_case_keeps_its_row_with_a_reason(edge_run, tmp_path):
     assert results.loc["blank", ["n_pre", "n_post", "n_pairs"]].tolist() == [0, 0, 0]
     # A one-item scale has no alpha; the family for p_holm is the one scale with a p.
     assert np.isnan(results.loc["few", "alpha_pre"]) and results.loc["mood", "p_holm"] == results.loc["mood", "p"]
-    written = write_outputs(edge_run, tmp_path / "out", pdf=True)  # the report renders the empty rows too
+    written = write_outputs(edge_run, tmp_path.with_name(f"{tmp_path.name}-out"), pdf=True)  # outputs never go inside the study folder  # the report renders the empty rows too
     assert {path.name for path in written} >= {"results.csv", "reliable_change.csv", "attrition.csv", "impact-report.pdf"}
 
 
