@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         check_source_date_epoch()
         return args.handler(args)
     except PipelineError as exc:
-        print(f"error: {one_line(str(exc))}", file=sys.stderr)
+        print(f"error: {one_line(str(exc), MESSAGE_LIMIT - len('error: '))}", file=sys.stderr)
         return 2
     except MemoryError:  # a bound we missed: still one line, and the user's input is the likely cause
         print("error: out of memory reading the study's files; check that the exports are the files you meant (see README, What the pipeline guarantees)", file=sys.stderr)

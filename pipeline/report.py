@@ -28,8 +28,9 @@ from markupsafe import Markup
 
 from .analyze import classify_outcome, paired_scores, scores_by_wave
 from .charts import CHANGED, IMPROVED, NEUTRAL, WORSENED, flow_diagram_svg, forest_svg, paired_slopes_svg, svg_data_uri
+from .errors import PipelineError
 from .score import score_range
-from .suppression import collapse_small_categories, publish_counts, suppress_count
+from .suppression import TOO_FEW, collapse_small_categories, publish_counts, publishable_attrition, publishable_results, suppress_count
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
@@ -78,6 +79,8 @@ def forest_plot_svg(results: pd.DataFrame) -> str:
     """
     rows = []
     for _, row in ordered_for_display(results).iterrows():
+        if row["outcome"] == TOO_FEW:
+            continue  # fewer pairs than the suppression threshold: nothing of it is published
         sign = improvement_sign(row["higher_is"])
         low, high = (row["d_z_ci_low"], row["d_z_ci_high"]) if sign > 0 else (-row["d_z_ci_high"], -row["d_z_ci_low"])
         domain = row["domain"] if isinstance(row["domain"], str) and row["domain"].strip() else "other"
@@ -169,18 +172,21 @@ def headline(results: pd.DataFrame, correction_name: str, ranges: dict[str, tupl
         ]
 
     improved, worsened, changed = named("improved"), named("worsened"), named("changed")
+    withheld = int((results["outcome"] == TOO_FEW).sum())
+    reported = f"{len(results)} variables" if not withheld else f"the {len(results) - withheld} variables with enough pairs to report"
     return {
         "total": len(results),
+        "withheld": withheld,
         "improved": improved,
         "worsened": worsened,
         "changed": changed,
         "before_correction": improved_before_correction(results, alpha),
-        "sentence": f"Significant improvement in {len(improved)} of {len(results)} variables",
+        "sentence": f"Significant improvement in {len(improved)} of {reported}",
         "correction_name": correction_name,
     }
 
 
-def participant_flow(run, threshold: int) -> dict:
+def participant_flow(run, threshold: int, results: pd.DataFrame | None = None) -> dict:
     """The participant flow as published: the boxes of the diagram, with small counts suppressed.
 
     Main chain: (enrolled, when ``study.yaml`` declares it) → answers received at baseline → valid
@@ -205,7 +211,7 @@ def participant_flow(run, threshold: int) -> dict:
         prefix = f"excluded_{wave}_"
         return [f"{REASON_WORDS.get(key[len(prefix):], key[len(prefix):])}: {shown[key]}" for key in reasons[wave]]
 
-    n_pairs = run.results["n_pairs"].astype(int)
+    n_pairs = (run.results if results is None else results)["n_pairs"].astype(int)
     low, high = suppress_count(int(n_pairs.min()), threshold), suppress_count(int(n_pairs.max()), threshold)
     analysed = low if low == high else f"{low}\u2013{high}"
     main, side = [], []
@@ -277,23 +283,27 @@ def reliable_change_bar(categories: pd.Series, higher_is: str, threshold: int) -
     }
 
 
-def variable_panels(run, threshold: int, ranges: dict, correction: str) -> list[dict]:
-    """One panel per variable: a sentence of the result, paired slopes and reliable change."""
+def variable_panels(run, threshold: int, ranges: dict, correction: str, results: pd.DataFrame | None = None) -> list[dict]:
+    """One panel per variable: a sentence of the result, paired slopes and reliable change.
+
+    ``results`` are the published results (:func:`pipeline.suppression.publishable_results`); a
+    withheld variable (1 to t − 1 pairs) gets no chart, no bar and no number but its pair count."""
+    results = run.results if results is None else results
     panels = []
     wide = scores_by_wave(run.scores, run.study.id_column)
     changes = run.reliable_change.groupby("variable")["category"]
     position_in_domain = {}
-    for _, row in ordered_for_display(run.results).iterrows():
+    for _, row in ordered_for_display(results).iterrows():
         domain = row["domain"] or "other"
         position_in_domain[domain] = position_in_domain.get(domain, -1) + 1
         low, high = ranges[row["variable"]]
         pairs = paired_scores(wide, row["variable"])
         pre, post = pairs["pre"].to_numpy(dtype=float), pairs["post"].to_numpy(dtype=float)
         n = len(pre)
-        shown = n >= max(threshold, 2)
+        shown = n >= max(threshold, 2) and row["outcome"] != TOO_FEW
         slopes = paired_slopes_svg(pre, post, low, high, row["higher_is"]) if shown else None
         categories = changes.get_group(row["variable"]).dropna() if row["variable"] in changes.groups else pd.Series(dtype=object)
-        bar = reliable_change_bar(categories, row["higher_is"], threshold)
+        bar = reliable_change_bar(categories, row["higher_is"], threshold) if shown else {"segments": [], "note": ""}
         panels.append(
             {
                 "name": row["name"],
@@ -309,6 +319,8 @@ def variable_panels(run, threshold: int, ranges: dict, correction: str) -> list[
                     f"{row['name']}: each line is one participant's score before and after; the mean moved from "
                     f"{format_number(row['mean_pre'])} to {format_number(row['mean_post'])} on the {format_number(low, 0)}"
                     f"\u2013{format_number(high, 0)} scale."
+                    if shown
+                    else ""
                 ),
                 "bar": bar["segments"],
                 "bar_note": bar["note"],
@@ -321,6 +333,8 @@ def variable_panels(run, threshold: int, ranges: dict, correction: str) -> list[
 
 def panel_sentence(row, low: float, high: float, correction: str) -> Markup:
     """E.g. "Mean 3.90 before and 4.41 after: a rise of 0.51 on its 1–7 scale (d_z 0.52, medium; adjusted p <.001)"."""
+    if row["outcome"] == TOO_FEW:
+        return Markup("Too few people answered both times to report any result without giving individual answers away.")
     if math.isnan(row["mean_diff"]):
         return Markup("Not tested: {}").format(row["note"]) if row["note"] else Markup("Not tested.")
     size = effect_size_in_words(row["d_z"]) if not math.isnan(row["d_z"]) else "undefined"
@@ -334,10 +348,15 @@ def panel_sentence(row, low: float, high: float, correction: str) -> Markup:
     )
 
 
-def limitations(run, threshold: int, shown_flow: dict, alpha: float, correction_name: str) -> list[dict]:
+def limitations(
+    run, threshold: int, shown_flow: dict, alpha: float, correction_name: str, results: pd.DataFrame | None = None, attrition: pd.DataFrame | None = None
+) -> list[dict]:
     """The design's limitations in plain words, filled in with this study's numbers (Campbell &
-    Stanley, 1963; Marsden & Torgerson, 2012; CONSORT 2010 item 20)."""
-    results, flow = run.results, run.flow
+    Stanley, 1963; Marsden & Torgerson, 2012; CONSORT 2010 item 20); ``results`` and ``attrition``
+    as published (:mod:`pipeline.suppression`)."""
+    flow = run.flow
+    results = run.results if results is None else results
+    attrition = run.attrition if attrition is None else attrition
     items = [
         {
             "title": "No comparison group",
@@ -357,7 +376,7 @@ def limitations(run, threshold: int, shown_flow: dict, alpha: float, correction_
             f"{shown_flow['pre_only']} of the {shown_flow['valid_pre']} people with a valid baseline answer "
             f"({round(100 * pre_only / valid_pre)}%) did not answer at follow-up and are not in the comparisons."
         )
-    items.append({"title": "People who did not answer at follow-up", "text": f"{dropout} {attrition_sentence(run.attrition)}"})
+    items.append({"title": "People who did not answer at follow-up", "text": f"{dropout} {attrition_sentence(attrition)}"})
     items.append(
         {
             "title": "Many variables tested",
@@ -384,6 +403,15 @@ def limitations(run, threshold: int, shown_flow: dict, alpha: float, correction_
                     "With {} people answering both times, a change smaller than about d<sub>z</sub> {} would often be "
                     "missed (80% power at alpha {}); \u201cno significant change\u201d therefore does not mean \u201cno change\u201d."
                 ).format(shown_flow["matched"], format_number(float(mde.median())), alpha),
+            }
+        )
+    withheld = results.loc[results["outcome"] == TOO_FEW, "name"].tolist()
+    if withheld:
+        items.append(
+            {
+                "title": "Too few to report",
+                "text": f"Fewer than {threshold} people answered both times for {', '.join(withheld)}, so no result is shown for "
+                f"{'it' if len(withheld) == 1 else 'them'}: with so few people, averages would give individual answers away.",
             }
         )
     weak = results.loc[results["alpha_pre"] < 0.7, "name"].tolist()
@@ -428,7 +456,14 @@ def forest_alt_text(results: pd.DataFrame) -> str:
 def report_date() -> str:
     """The report's date: from ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else today (UTC)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch else datetime.now(timezone.utc)
+    if not epoch:
+        return datetime.now(timezone.utc).strftime("%-d %B %Y")
+    try:
+        moment = datetime.fromtimestamp(int(epoch), timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        raise PipelineError(
+            f"SOURCE_DATE_EPOCH={epoch[:30]!r} is not a date: set it to whole seconds since 1970-01-01 UTC (e.g. `date +%s`), or unset it"
+        ) from None
     return moment.strftime("%-d %B %Y")
 
 
@@ -437,7 +472,7 @@ def common_context(run, provenance: dict) -> dict:
     study = run.study
     threshold = study.config.report.suppression_threshold
     options = study.config.analysis
-    flow = participant_flow(run, threshold)
+    flow = participant_flow(run, threshold, publishable_results(run.results, threshold))
     return {
         "study": study.config,
         "generated": report_date(),
@@ -466,9 +501,11 @@ def report_context(run, provenance: dict | None = None) -> dict:
     """Everything the impact report shows, as plain values (no participant-level data but chart lines)."""
     provenance = provenance or run_provenance(run)
     context = common_context(run, provenance)
-    study, results = run.study, run.results
+    study = run.study
     options = study.config.analysis
     threshold = context["threshold"]
+    results = publishable_results(run.results, threshold)
+    attrition = publishable_attrition(run.attrition, threshold)
     ranges = {scale.id: score_range(instrument, scale) for instrument, scale in study.scales}
     table = []
     for _, row in ordered_for_display(results).iterrows():
@@ -494,10 +531,10 @@ def report_context(run, provenance: dict | None = None) -> dict:
     svg = forest_plot_svg(results)
     return context | {
         "headline": headline(results, context["correction_name"], ranges, options.alpha),
-        "attrition_sentence": attrition_sentence(run.attrition),
-        "limitations": limitations(run, threshold, context["flow"]["shown"], options.alpha, context["correction_name"]),
+        "attrition_sentence": attrition_sentence(attrition),
+        "limitations": limitations(run, threshold, context["flow"]["shown"], options.alpha, context["correction_name"], results, attrition),
         "rows": table,
-        "panels": variable_panels(run, threshold, ranges, options.correction),
+        "panels": variable_panels(run, threshold, ranges, options.correction, results),
         "subgroups": subgroup_table(run, threshold),
         "forest_plot": svg_data_uri(svg),
         "forest_alt": forest_alt_text(results),
@@ -517,7 +554,9 @@ def subgroup_table(run, threshold: int) -> list[dict]:
     order = list(ordered_for_display(run.results)["variable"])
     tables = []
     for subgroup, rows in published.groupby("subgroup", sort=False):
-        values = list(dict.fromkeys(rows["value"]))
+        sizes = rows.groupby("value", sort=False)["raw_n"].max()
+        small = sizes.index[(sizes > 0) & (sizes < threshold)]  # not even their names are shown: a name can identify
+        values = [value for value in dict.fromkeys(rows["value"]) if value not in small]
         columns = []
         for value in values:
             group = rows.loc[rows["value"] == value]
@@ -545,7 +584,7 @@ def subgroup_table(run, threshold: int) -> list[dict]:
                     ],
                 }
             )
-        tables.append({"subgroup": subgroup, "columns": columns, "rows": body})
+        tables.append({"subgroup": subgroup, "columns": columns, "rows": body, "not_shown": len(small)})
     return tables
 
 
@@ -618,12 +657,17 @@ def technical_context(run, provenance: dict | None = None) -> dict:
     change, attrition, the mixed model, instruments and the run manifest (no participant ids)."""
     provenance = provenance or run_provenance(run)
     context = common_context(run, provenance)
-    results = run.results
-    notes = [{"name": row["name"], "note": row["note"]} for _, row in ordered_for_display(results).iterrows() if row["note"]]
+    results = publishable_results(run.results, context["threshold"])
+    withheld = f"fewer than {context['threshold']} pairs: statistics withheld in the reports (results.csv, for the research team, has them)"
+    notes = [
+        {"name": row["name"], "note": "; ".join(filter(None, [withheld if row["withheld"] else "", row["note"]]))}
+        for _, row in ordered_for_display(results).iterrows()
+        if row["note"] or row["withheld"]
+    ]
     attrition_columns = ["n_completers", "mean_completers", "sd_completers", "n_noncompleters", "mean_noncompleters", "sd_noncompleters", "std_diff", "p"]
     attrition = [
         {"name": row["name"], "instrument": row["instrument"], "cells": [format_technical(row[c], c) for c in attrition_columns], "note": row["note"]}
-        for _, row in run.attrition.iterrows()
+        for _, row in publishable_attrition(run.attrition, context["threshold"]).iterrows()
     ]
     non_normal = results.loc[results["shapiro_p"] < 0.05]
     disagree = results.loc[((results["p"] < context["alpha"]) != (results["p_wilcoxon"] < context["alpha"])) & results["p_wilcoxon"].notna()]
@@ -669,22 +713,46 @@ def asset_fetcher(roots: list[Path] | None = None, files: tuple[Path, ...] = ())
 
     Anything else (http, https, ftp, another file) stops the render with ``FatalURLFetchingError``
     rather than being skipped, so an unexpected fetch cannot pass unseen. Redirects are refused.
+    Every refused URL is also recorded in the fetcher's ``refused`` list (with a one-line reason
+    in ``reasons``), because WeasyPrint swallows any error while it draws an SVG: :func:`html_to_pdf`
+    checks the list after rendering. A declared file is served only as the bytes that
+    :func:`pipeline.images.read_logo` has just read and checked (it may have changed since the
+    study was loaded); one that fails the check is refused.
     """
-    from weasyprint.urls import FatalURLFetchingError, URLFetcher
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
+    from .images import MEDIA_TYPES, one_line, read_logo
+
+    remedy = "remove the reference (an SVG logo must be self-contained, or use a PNG)"
     allowed = [root.resolve() for root in (roots or [ASSETS_DIR])]
     declared = {Path(file).resolve() for file in files}
 
     class AssetFetcher(URLFetcher):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.refused: list[str] = []
+            self.reasons: dict[str, str] = {}
+
+        def refuse(self, url: str, reason: str):
+            self.refused.append(url)
+            self.reasons.setdefault(url, reason)
+            raise FatalURLFetchingError(reason)
+
         def fetch(self, url, headers=None):
             scheme = url.split(":", 1)[0].lower()
             if scheme == "data":
                 return super().fetch(url, headers)
             if scheme == "file":
                 path = Path(url2pathname(urlparse(url).path)).resolve()
-                if (path in declared or any(path.is_relative_to(root) for root in allowed)) and path.is_file():
+                if path in declared:
+                    try:
+                        content = read_logo(path)
+                    except PipelineError as error:
+                        self.refuse(url, str(error))
+                    return URLFetcherResponse(url, content, {"Content-Type": MEDIA_TYPES[path.suffix.lower()]})
+                if any(path.is_relative_to(root) for root in allowed) and path.is_file():
                     return super().fetch(url, headers)
-            raise FatalURLFetchingError(f"report tried to load {url!r}, which is outside the report's own assets")
+            self.refuse(url, f"report tried to load {one_line(url, 80)!r}, which is outside the report's own assets and the study's logo: {remedy}")
 
     return AssetFetcher(allowed_protocols={"data", "file"}, allow_redirects=False, fail_on_errors=True)
 
@@ -694,20 +762,52 @@ def html_to_pdf(html: str, files: tuple[Path, ...] = (), variant: str | None = N
 
     ``variant`` is a WeasyPrint PDF variant such as ``pdf/ua-1`` (accessible) or ``pdf/a-3a``
     (archival and tagged); fonts are always embedded (subset).
+
+    A fetch the fetcher refuses raises :class:`PipelineError` with one line naming the URL: at
+    once when WeasyPrint lets the fetcher's ``FatalURLFetchingError`` through, and after
+    ``write_pdf`` when WeasyPrint swallowed it (it does while drawing SVG). A PipelineError, unlike
+    ``FatalURLFetchingError`` (a BaseException), also crosses back from a forked
+    :func:`pdfs_side_by_side` child instead of killing the worker and leaving the parent waiting.
     """
     import weasyprint
+    from weasyprint.urls import FatalURLFetchingError
 
-    document = weasyprint.HTML(string=html, base_url=str(ASSETS_DIR), url_fetcher=asset_fetcher(files=files))
-    return document.write_pdf(pdf_tags=True, pdf_variant=variant, uncompressed_pdf=False)
+    from .images import one_line
+
+    fetcher = asset_fetcher(files=files)
+
+    def refusal() -> PipelineError:
+        refused = list(dict.fromkeys(fetcher.refused))
+        more = f" (and {len(refused) - 1} more refused URL{'s' if len(refused) > 2 else ''})" if len(refused) > 1 else ""
+        reason = fetcher.reasons.get(refused[0]) or f"report tried to load {one_line(refused[0], 80)!r}, which is outside the report's own assets"
+        return PipelineError(one_line(reason, 270) + more)
+
+    try:
+        document = weasyprint.HTML(string=html, base_url=str(ASSETS_DIR), url_fetcher=fetcher)
+        pdf = document.write_pdf(pdf_tags=True, pdf_variant=variant, uncompressed_pdf=False)
+    except FatalURLFetchingError as error:
+        if getattr(fetcher, "refused", None):
+            raise refusal() from None
+        cause = one_line(str(error.__cause__ or ""), 80)
+        raise PipelineError(f"report: {one_line(str(error), 120)} ({cause}); a template or chart names a resource that cannot be read") from None
+    if getattr(fetcher, "refused", None):
+        raise refusal()  # refused inside an SVG, where WeasyPrint swallowed the error
+    return pdf
 
 
 def logo_sources(study) -> tuple[str | None, str | None]:
-    """The logo as the PDF reads it (a file URL the fetcher allows) and as the HTML twin embeds it (a data URL)."""
+    """The logo as the PDF reads it (a file URL the fetcher allows) and as the HTML twin embeds it (a data URL).
+
+    The file is read once, and checked again (:func:`pipeline.images.read_logo`) before it is
+    embedded: it may have changed since the study was loaded.
+    """
+    from .images import MEDIA_TYPES, read_logo
+
     file = study.logo_file
     if file is None:
         return None, None
-    media = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}[file.suffix.lower()]
-    return file.as_uri(), f"data:{media};base64," + base64.b64encode(file.read_bytes()).decode("ascii")
+    content = read_logo(file)
+    return file.as_uri(), f"data:{MEDIA_TYPES[file.suffix.lower()]};base64," + base64.b64encode(content).decode("ascii")
 
 
 def render_reports(run, provenance: dict | None = None) -> dict[str, bytes]:

@@ -245,10 +245,7 @@ class Study:
         return [(i, scale) for i in self.instruments for scale in i.scales if scale.role in wanted]
 
 
-PSEUDONYMISE_HINT = (
-    "ids that identify people must be pseudonymised: add data: {pseudonymise: {key_env: IMPACT_ID_KEY}} to study.yaml "
-    "and set IMPACT_ID_KEY to a secret of 16 or more characters (README, pseudonymous ids)"
-)
+PSEUDONYMISE_HINT = "pseudonymise the ids: set data: {pseudonymise: {key_env: IMPACT_ID_KEY}} and a secret of 16+ characters in IMPACT_ID_KEY"
 
 
 def identifying_reason(column: str, config: StudyConfig, fmt: str) -> str | None:
@@ -317,10 +314,7 @@ def _subgroup_problems(config: StudyConfig, instruments: list[Instrument]) -> li
             )
         elif why := identifying_reason(name, config, fmt):
             remedy = "remove it from one of the two lists" if name in config.identifiers else "remove it from subgroups"
-            problems.append(
-                f"subgroups: {name[:40]!r} is {why}: identifying columns never leave validation, so results cannot be "
-                f"broken down by them; {remedy}, or use a coarser column such as a cohort or site"
-            )
+            problems.append(f"subgroups: {name[:40]!r} is {why}: identifying columns never leave validation; {remedy}")
     return problems
 
 
@@ -389,10 +383,7 @@ def check_inside(study_file: Path, folder: Path, relative: str, field: str, allo
         how = "leads outside the study folder (by '..')"
     else:
         how = "is a symbolic link that leads outside the study folder"
-    raise PipelineError(
-        f"{study_file}: {field}: {relative[:60]!r} {how}; copy the file into the study folder "
-        "(or set data: {allow_outside: true} to read files elsewhere)"
-    )
+    raise PipelineError(f"{study_file}: {field}: {relative[:40]!r} {how}; copy it into the study folder, or set data: {{allow_outside: true}}")
 
 
 def _wave_problems(config: StudyConfig, instruments: list[Instrument]) -> list[str]:

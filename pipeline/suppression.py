@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
+
 #: The default small-cell threshold: counts of 1 to 9 are shown as "<10".
 DEFAULT_THRESHOLD = 10
 
@@ -115,3 +117,76 @@ def collapse_small_categories(categories: list[tuple[str, int]], threshold: int)
         label = f"{merged[first][0]} or {merged[second][0]}"
         merged[first:second + 1] = [(label, merged[first][1] + merged[second][1])]
     return merged
+
+
+# --- results tables as published ------------------------------------------------------------
+
+#: Columns of a results row that describe the variable or count people, never a score: kept when
+#: the row's statistics are withheld (counts are then shown through ``suppress_count``).
+DESCRIPTIVE_COLUMNS = ("variable", "name", "instrument", "domain", "higher_is", "n_pre", "n_post", "n_pairs")
+#: The outcome a withheld row is published with.
+TOO_FEW = "too few to report"
+#: Statistics of the intention-to-treat mixed model, which also use participants scored at one wave only.
+MIXED_MODEL_COLUMNS = ("lmm_estimate", "lmm_se", "lmm_p")
+
+
+def _blank(frame: pd.DataFrame, rows: pd.Series, columns: list[str]) -> pd.DataFrame:
+    """``frame`` with the cells of ``rows`` x ``columns`` missing (NaN in numeric columns, None in text ones)."""
+    if not rows.any():
+        return frame
+    for column in columns:
+        numeric = pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column])
+        frame[column] = frame[column].astype(float if numeric else object)
+        frame.loc[rows.to_numpy(), column] = float("nan") if numeric else None
+    return frame
+
+
+def publishable_results(results: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """``results`` (``results.csv``) as both reports may show it: no statistic of fewer than ``t`` people.
+
+    * A variable with 1 to t − 1 pairs has every statistic withheld (means, SDs, change, tests,
+      effect sizes, reliability, reliable change, the mixed model) and outcome ``"too few to
+      report"``: with one or two pairs the means and SDs give each person's scores away, and
+      every other statistic is a function of the same few scores.
+    * The mixed model also uses the participants scored at one wave only (``lmm_n − n_pairs``
+      of them). When they are 1 to t − 1, ``lmm_estimate``, ``lmm_se`` and ``lmm_p`` are
+      withheld: with the pairs' means, SDs and change published, the estimate is a known
+      function of those few people's scores and could be solved for them.
+
+    A column ``withheld`` says which rows were blanked. A threshold of 1 withholds nothing.
+
+    >>> table = pd.DataFrame({"variable": ["a", "b"], "n_pairs": [2, 40], "lmm_n": [2, 43], "mean_pre": [3.5, 3.1],
+    ...                       "lmm_estimate": [0.5, 0.4], "outcome": ["improved", "improved"]})
+    >>> publishable_results(table, 10)[["mean_pre", "lmm_estimate", "outcome", "withheld"]].values.tolist()
+    [[nan, nan, 'too few to report', True], [3.1, nan, 'improved', False]]
+    """
+    shown = results.copy()
+    n_pairs = shown["n_pairs"].astype(int)
+    small = (n_pairs > 0) & (n_pairs < threshold)
+    statistics = [column for column in shown.columns if column not in DESCRIPTIVE_COLUMNS]
+    shown = _blank(shown, small, statistics)
+    if small.any():  # notes too describe the few scores ("every participant changed by the same amount")
+        for column, value in (("outcome", TOO_FEW), ("note", "")):
+            if column in shown.columns:
+                shown.loc[small.to_numpy(), column] = value
+    if "lmm_n" in shown.columns:
+        singletons = shown["lmm_n"].fillna(0).astype(int) - n_pairs
+        shown = _blank(shown, (singletons > 0) & (singletons < threshold), [c for c in MIXED_MODEL_COLUMNS if c in shown.columns])
+    shown["withheld"] = small.to_numpy()
+    return shown
+
+
+def publishable_attrition(attrition: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """``attrition.csv`` as both reports may show it: a comparison whose completers or non-completers
+    number 1 to t − 1 has its means, SDs, standardized difference and p withheld (one
+    non-completer's baseline score follows from their "group" mean).
+
+    >>> table = pd.DataFrame({"n_completers": [40, 40], "n_noncompleters": [1, 12], "mean_noncompleters": [2.0, 3.0], "std_diff": [0.5, 0.1]})
+    >>> publishable_attrition(table, 10)[["mean_noncompleters", "std_diff"]].values.tolist()
+    [[nan, nan], [3.0, 0.1]]
+    """
+    shown = attrition.copy()
+    counts = shown[["n_completers", "n_noncompleters"]].fillna(0).astype(int)
+    small = ((counts > 0) & (counts < threshold)).any(axis=1)
+    statistics = [column for column in shown.columns if column not in (*DESCRIPTIVE_COLUMNS, "n_completers", "n_noncompleters", "note")]
+    return _blank(shown, small, statistics)

@@ -48,8 +48,11 @@ def test_minimal_example_runs_end_to_end(minimal_study, tmp_path):
     assert results.loc[0, "n_pairs"] == 7  # p07 has no post, p09 no pre
 
     text = pdf_text(out / "impact-report.pdf")
-    assert "Significant improvement in 1 of 1 variables" in text
-    assert "<10" in text  # 7 pairs are suppressed as a small cell
+    # 7 pairs are fewer than the threshold of 10: the count is "<10" and no statistic of theirs is shown
+    words = " ".join(text.split())
+    assert "Significant improvement in 0 of the 0 variables with enough pairs to report" in words
+    assert "1 had fewer than 10 pairs and is not reported" in words and "<10" in words
+    assert results.loc[0, "outcome"] == "improved"  # the research table keeps the result
     assert "p01" not in text and "first session felt long" not in text  # no ids, no free text
     after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in minimal_study.glob("*.csv")}
     assert before == after  # raw exports untouched

@@ -66,8 +66,7 @@ def test_no_subgroups_by_default(minimal_study):
         (
             "identifiers: [site]\nsubgroups: [site]\n",
             None,
-            "subgroups: 'site' is listed under identifiers: identifying columns never leave validation, "
-            "so results cannot be broken down by them; remove it from one of the two lists",
+            "subgroups: 'site' is listed under identifiers: identifying columns never leave validation; remove it from one of the two lists",
         ),
         (
             "subgroups: [IPAddress]\n",
