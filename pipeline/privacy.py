@@ -28,6 +28,7 @@ import hmac
 import ipaddress
 import os
 import re
+import stat
 import unicodedata
 from pathlib import Path
 
@@ -62,6 +63,7 @@ PHONE = re.compile(r"^(?=(?:\D*\d){9,15}\D*$)(?:\+\s?\d[\d\s().-]*|\(?\d+\)?(?:[
 CODE_PREFIX = "p_"
 CODE_HEX_DIGITS = 16
 MIN_KEY_BYTES = 16
+MAX_KEY_BYTES = 4096
 
 
 def name_key(name: str) -> str:
@@ -167,9 +169,15 @@ def load_key(key_env: str | None, key_file: str | None, repository: Path) -> byt
         if path.is_relative_to(repository.resolve()):
             raise PipelineError(f"data.pseudonymise.key_file: {key_file} is inside the repository; keep the key outside it, where it cannot be committed")
         try:
-            key = path.read_bytes().strip()
+            if not stat.S_ISREG(path.stat().st_mode):
+                raise PipelineError(f"data.pseudonymise.key_file: {key_file[:80]} is not a regular file; point it at the file holding the key")
+            with open(path, "rb") as stream:
+                key = stream.read(MAX_KEY_BYTES + 1)
         except OSError as exc:
-            raise PipelineError(f"data.pseudonymise.key_file: cannot read {key_file} ({exc.strerror})") from None
+            raise PipelineError(f"data.pseudonymise.key_file: cannot read {key_file[:80]} ({exc.strerror})") from None
+        if len(key) > MAX_KEY_BYTES:
+            raise PipelineError(f"data.pseudonymise.key_file: {key_file[:80]} is longer than {MAX_KEY_BYTES} bytes; a key is a short secret")
+        key = key.strip()
     else:
         value = os.environ.get(key_env or "")
         if not value:
