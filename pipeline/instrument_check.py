@@ -19,6 +19,7 @@ turns warnings into errors; the library is checked strictly by ``make test``.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -29,14 +30,17 @@ import pandas as pd
 
 from .errors import PipelineError
 from .instruments import LIBRARY_DIR, Instrument, Scale, clashing_ids, instrument_files, load_instrument
-from .score import possible_scores, score_instrument, score_range
+from .score import ScoreCheckTooLarge, WorkBudget, reachable_scores, score_instrument, score_range
+from .yamlio import shown
 
 Severity = Literal["error", "warning"]
 
 #: Absolute tolerance for a worked example: the hand calculation is exact, floating point is not.
 EXAMPLE_TOLERANCE = 1e-9
 
-_FRACTION = re.compile(r"^\s*(-?\d+)\s*/\s*(\d+)\s*$")
+# At most 15 digits each: a longer numerator or denominator is no hand calculation, and int() of
+# thousands of digits is slow (and a float of the quotient may overflow).
+_FRACTION = re.compile(r"^\s*(-?\d{1,15})\s*/\s*(\d{1,15})\s*$")
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,7 @@ def expected_score(value: float | str | None) -> float | None:
         return None if value is None else float(value)
     match = _FRACTION.match(value)
     if not match or int(match.group(2)) == 0:
-        raise ValueError(f"{value!r} is not a number or a fraction such as \"31/6\"")
+        raise ValueError(f"{shown(value)} is not a number or a fraction such as \"31/6\"")
     return float(Fraction(int(match.group(1)), int(match.group(2))))
 
 
@@ -86,8 +90,14 @@ def example_outcomes(instrument: Instrument) -> list[ExampleOutcome]:
     """
     if not instrument.examples:
         return []
-    rows = [{item: example.responses.get(item) for item in instrument.item_ids} for example in instrument.examples]
-    responses = pd.DataFrame(rows, columns=instrument.item_ids, dtype=float)
+    column = {item_id: position for position, item_id in enumerate(instrument.item_ids)}
+    # Filled from each example's own responses: work in proportion to what the file holds.
+    cells = np.full((len(instrument.examples), len(column)), np.nan)
+    for row, example in enumerate(instrument.examples):
+        for item_id, value in example.responses.items():
+            if value is not None and item_id in column:
+                cells[row, column[item_id]] = value
+    responses = pd.DataFrame(cells, columns=instrument.item_ids)
     scores = score_instrument(responses, instrument)
     outcomes = []
     for index, example in enumerate(instrument.examples):
@@ -112,8 +122,43 @@ def _show(value: Fraction) -> str:
     return str(int(value)) if value.denominator == 1 else f"{float(value):.4g}"
 
 
-def band_findings(instrument: Instrument, index: int, scale: Scale, source: str) -> list[Finding]:
-    """Bands must lie in the score range and hold every reachable score exactly once."""
+#: How many offending scores a gap or overlap message lists (one more is looked for, to say "...").
+SHOWN_SCORES = 5
+
+
+def coverage_regions(bounds: list[tuple[Fraction, Fraction]]) -> list[tuple[Fraction | None, Fraction | None, bool, int]]:
+    """The number line cut at the bands' bounds, ascending: ``(low, high, is_point, bands holding it)``.
+
+    Each band is closed, ``min`` to ``max``; a band with ``min`` above ``max`` holds nothing.
+    Regions alternate between open intervals (``None`` for an unbounded end) and the bounds
+    themselves, and counts come from sorted bounds by bisection, so this is linear in the bands
+    and independent of how many scores the scale can take.
+    """
+    valid = [(low, high) for low, high in bounds if low <= high]
+    lows, highs = sorted(low for low, _ in valid), sorted(high for _, high in valid)
+    regions: list[tuple[Fraction | None, Fraction | None, bool, int]] = []
+    previous: Fraction | None = None
+    for point in sorted({bound for band in valid for bound in band}):
+        # A band holds the open interval (previous, point) iff min <= previous and max >= point.
+        inside = 0 if previous is None else bisect_right(lows, previous) - bisect_right(highs, previous)
+        regions.append((previous, point, False, inside))
+        regions.append((point, point, True, bisect_right(lows, point) - bisect_left(highs, point)))
+        previous = point
+    regions.append((previous, None, False, 0))
+    return regions
+
+
+def band_findings(instrument: Instrument, index: int, scale: Scale, source: str, budget: WorkBudget | None = None) -> list[Finding]:
+    """Bands must lie in the score range and hold every reachable score exactly once.
+
+    Reachable scores are never listed: the bands cut the number line into regions held by no
+    band (gaps) or by two or more (overlaps), and :class:`pipeline.score.ReachableScores` finds
+    the first few possible scores in each such region arithmetically. The work is a few
+    searches per band (at most :data:`pipeline.instruments.MAX_BAND_LEVELS` of them), each
+    linear in the answered-item counts (for a difference, in pairs of them), whatever the
+    response range; it is charged to ``budget`` and, should that run out (a difference of two
+    long prorated scales), the bands are reported as not checked (a warning) instead.
+    """
     if scale.bands is None:
         return []
     where = f"scales[{index}] ({scale.id}).bands"
@@ -128,15 +173,32 @@ def band_findings(instrument: Instrument, index: int, scale: Scale, source: str)
                 Finding(source, f"{where}.levels[{position}]", f"{band.min:g}..{band.max:g} reaches outside the score range {low}..{high}")
             )
     bounds = [(_decimal(band.min), _decimal(band.max)) for band in levels]
-    reachable = sorted(possible_scores(instrument, scale))
-    unbanded = [score for score in reachable if not any(lo <= score <= hi for lo, hi in bounds)]
-    doubled = [score for score in reachable if sum(lo <= score <= hi for lo, hi in bounds) > 1]
+    wanted = SHOWN_SCORES + 1
+    unbanded: list[Fraction] = []
+    doubled: list[Fraction] = []
+    try:
+        reachable = reachable_scores(instrument, scale, budget)
+        for start, end, is_point, holders in coverage_regions(bounds):
+            found = unbanded if holders == 0 else doubled if holders > 1 else None
+            if found is None or len(found) >= wanted:
+                continue
+            if is_point:
+                found += [start] if start in reachable else []
+            else:
+                found += reachable.between(start, end, True, True, wanted - len(found))
+            if len(unbanded) >= wanted and len(doubled) >= wanted:
+                break
+    except ScoreCheckTooLarge:
+        findings.append(
+            Finding(source, where, "too many possible scores to check these bands exactly; check them by hand, or simplify the scale", "warning")
+        )
+        return findings
     if unbanded:
-        shown = ", ".join(_show(score) for score in unbanded[:5]) + (" ..." if len(unbanded) > 5 else "")
-        findings.append(Finding(source, where, f"gap: reachable score(s) {shown} fall in no band"))
+        listed = ", ".join(_show(score) for score in unbanded[:SHOWN_SCORES]) + (" ..." if len(unbanded) > SHOWN_SCORES else "")
+        findings.append(Finding(source, where, f"gap: reachable score(s) {listed} fall in no band"))
     if doubled:
-        shown = ", ".join(_show(score) for score in doubled[:5]) + (" ..." if len(doubled) > 5 else "")
-        findings.append(Finding(source, where, f"overlap: score(s) {shown} fall in more than one band"))
+        listed = ", ".join(_show(score) for score in doubled[:SHOWN_SCORES]) + (" ..." if len(doubled) > SHOWN_SCORES else "")
+        findings.append(Finding(source, where, f"overlap: score(s) {listed} fall in more than one band"))
     return findings
 
 
@@ -228,8 +290,9 @@ def definition_findings(instrument: Instrument, source: str) -> list[Finding]:
         Finding(source, field, "still holds a TODO placeholder; fill it in")
         for field in _placeholders(instrument.model_dump(exclude_none=True))
     ]
+    budget = WorkBudget()  # one for the whole definition: its many scales share it
     for index, scale in enumerate(instrument.scales):
-        findings += band_findings(instrument, index, scale, source)
+        findings += band_findings(instrument, index, scale, source, budget)
     findings += _range_findings(instrument, source)
     findings += _example_findings(instrument, source)
     findings += completeness_findings(instrument, source)
@@ -275,7 +338,7 @@ def files_to_check(paths: list[Path], library_dir: Path = LIBRARY_DIR) -> list[P
             files += instrument_files(path / "instruments") if (path / "instruments").is_dir() else []
         elif path.is_dir():
             files += instrument_files(path)
-        elif path.is_file():
+        elif path.exists():  # a file; a FIFO or device too, for the reader to refuse by name
             files.append(path)
         else:
             raise PipelineError(f"{path}: no such file or folder; give instrument files, folders of them, or a study folder")
