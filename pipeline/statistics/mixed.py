@@ -16,14 +16,25 @@ three patterns (both waves, baseline only, follow-up only), so with ``gamma = ta
 the REML criterion, the generalized least-squares coefficients and their covariance are
 closed-form sums over those patterns (Searle, Casella & McCulloch, 1992, ch. 6). Only
 ``gamma`` is found numerically, as the root of the criterion's closed-form slope. The tests check the result against statsmodels and lme4.
+
+The scores are centred and divided by their range (over every available score) before the
+fit and the results scaled back, so any unit (1e-150 or 1e150) fits alike. When the residual
+variance is below ``MIN_RESIDUAL_VARIANCE`` of that range squared (every participant changed by the same
+amount, up to rounding, or one pair carries the whole fit) the model is not estimable: every
+figure is NaN with a note, as the paired t-test is undefined for constant differences (with
+fewer than 2 pairs the note is left to the paired t-test's "fewer than 2 pairs").
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import optimize, stats
+
+#: Residual variance, in units of the scores' range squared, below which there is none to speak
+#: of (the gamma grid reaches 1e12, so a fit at its end has about 1e-12 of the total variance).
+MIN_RESIDUAL_VARIANCE = 1e-10
 
 
 @dataclass(frozen=True)
@@ -159,16 +170,25 @@ def wave_effect(pre, post) -> WaveModel:
     empty = dict(estimate=np.nan, se=np.nan, p=np.nan, residual_variance=np.nan, participant_variance=np.nan)
     if (~np.isnan(pre)).sum() == 0 or (~np.isnan(post)).sum() == 0 or n_scores < 3:
         return WaveModel(**empty, n_participants=n_participants, n_scores=n_scores, note="mixed model needs scores at both waves and at least 3 scores")
-    s = _sufficient(pre, post)
-    gamma = _best_gamma(s, n_scores)
-    xwx, xwy, ywy = _gls(s, gamma)
-    inverse = np.linalg.inv(xwx)
+    no_variance = WaveModel(**empty, n_participants=n_participants, n_scores=n_scores, note="mixed model: no residual variance")
+    scores = np.concatenate([pre[~np.isnan(pre)], post[~np.isnan(post)]])
+    if np.ptp(pre[~np.isnan(pre)]) == 0 and np.ptp(post[~np.isnan(post)]) == 0:
+        return no_variance  # the wave explains every score
+    unit = np.ptp(scores)  # the range: no squares, so no overflow for any finite scores
+    centre = scores.min() + unit / 2
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a zero rss at a boundary is handled below
+        s = _sufficient((pre - centre) / unit, (post - centre) / unit)
+        gamma = _best_gamma(s, n_scores)
+        xwx, xwy, ywy = _gls(s, gamma)
+        inverse = np.linalg.inv(xwx)
     beta = inverse @ xwy
     rss = ywy - xwy @ beta
-    sigma2 = rss / (n_scores - 2)
-    if not sigma2 > 1e-300:
-        return WaveModel(**empty, n_participants=n_participants, n_scores=n_scores, note="mixed model: no residual variance")
-    se = float(np.sqrt(sigma2 * inverse[1, 1]))
-    estimate = float(beta[1])
+    sigma2 = rss / (n_scores - 2)  # in units of unit^2
+    if not sigma2 > MIN_RESIDUAL_VARIANCE:
+        if s["nB"] < 2:  # one pair cannot separate the two variances; the paired note says "fewer than 2 pairs"
+            return replace(no_variance, note="")
+        return no_variance
+    se = float(np.sqrt(sigma2 * inverse[1, 1]) * unit)
+    estimate = float(beta[1] * unit)
     p = float(2 * stats.norm.sf(abs(estimate / se)))
-    return WaveModel(estimate, se, p, float(sigma2), float(gamma * sigma2), n_participants, n_scores)
+    return WaveModel(estimate, se, p, float(sigma2 * unit**2), float(gamma * sigma2 * unit**2), n_participants, n_scores)
