@@ -14,7 +14,7 @@ from pathlib import Path
 from string import Template
 
 from . import __version__
-from .errors import PipelineError
+from .errors import MESSAGE_LIMIT, PipelineError, one_line
 
 REPORTS_DIR = Path("reports")
 
@@ -221,20 +221,6 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"internal error: {type(exc).__name__}: {one_line(str(exc), 160)} (re-run with --debug for details, and please report it)", file=sys.stderr)
         return 3
-
-
-#: Longest message printed: a message says what is wrong and what to do in one readable line.
-MESSAGE_LIMIT = 300
-
-
-def one_line(message: str, limit: int = MESSAGE_LIMIT) -> str:
-    """A message as one line of at most ``limit`` characters: control characters written as escapes,
-    and a message that is still too long cut in the middle, keeping the file it names and what to do."""
-    text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in message)
-    if len(text) <= limit:
-        return text
-    head = (limit - 5) * 2 // 3
-    return text[:head] + " ... " + text[len(text) - (limit - 5 - head):]
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import struct
 import warnings
 from pathlib import Path
 
-from .errors import PipelineError
+from .errors import PipelineError, shorten
 
 MAX_BYTES = 2 * 1024 * 1024  # 2 MiB
 MAX_SIDE = 10_000  # pixels, either side
@@ -213,7 +213,7 @@ def _check_svg(path: Path, data: bytes) -> None:
     except _Unsafe as error:
         raise _refusal(path, f"the SVG {error}", SELF_CONTAINED) from None
     except (ParseError, ValueError, UnicodeError) as error:
-        raise _refusal(path, f"is not a well-formed SVG file ({one_line(str(error), 60)})", "save it again as SVG from a drawing program") from None
+        raise _refusal(path, f"is not a well-formed SVG file ({shorten(str(error), 60)})", "save it again as SVG from a drawing program") from None
     if root is None:
         raise _refusal(path, "is not an SVG file", "save it as SVG from a drawing program")
 
@@ -227,9 +227,9 @@ def _check_attribute(element: str, key: str, value: str) -> None:
         raise _Unsafe(f"sets xml:base on <{element}>")
     if lowered in ("href", "src"):
         if element in IMAGE_ELEMENTS:
-            raise _Unsafe(f"loads an image: <{element} {name}={one_line(value)!r}>")
+            raise _Unsafe(f"loads an image: <{element} {name}={shorten(value)!r}>")
         if not FRAGMENT.fullmatch(value.strip()):
-            raise _Unsafe(f"references {one_line(value)!r} (<{element} {name}>)")
+            raise _Unsafe(f"references {shorten(value)!r} (<{element} {name}>)")
     # Any attribute may be a presentation attribute or a style: check CSS where it could load something.
     if re.search(r"[\\@(]", value):
         _check_css(value, f"<{element} {name}>")
@@ -247,11 +247,11 @@ def _check_css(text: str, where: str) -> None:
         for token in tokens:
             kind = token.type
             if kind == "url" and not FRAGMENT.fullmatch(token.value.strip()):
-                raise _Unsafe(f"loads url({one_line(token.value)}) in {where}")
+                raise _Unsafe(f"loads url({shorten(token.value)}) in {where}")
             if kind == "function" and token.lower_name in CSS_LOADERS:
                 arguments = [t for t in token.arguments if t.type not in ("whitespace", "comment")]
                 if not (token.lower_name == "url" and len(arguments) == 1 and arguments[0].type == "string" and FRAGMENT.fullmatch(arguments[0].value.strip())):
-                    raise _Unsafe(f"loads {token.lower_name}({one_line(tinycss2.serialize(token.arguments))}) in {where}")
+                    raise _Unsafe(f"loads {token.lower_name}({shorten(tinycss2.serialize(token.arguments))}) in {where}")
             if kind == "at-keyword" and token.lower_value == "import":
                 raise _Unsafe(f"has an @import in {where}")
             if kind == "error" and token.kind == "bad-url":
@@ -274,18 +274,11 @@ def _split(name: str) -> tuple[str | None, str]:
     return None, name
 
 
-def one_line(text: str, limit: int = 50) -> str:
-    """``text`` on one line and at most ``limit`` characters, for an error message (a data: URL
-    or a crafted file name could be megabytes long, or hold line breaks)."""
-    text = re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", text)
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
-
-
 def _refusal(path: Path, problem: str, remedy: str) -> PipelineError:
     """One line under 300 characters: the logo's path, what is wrong, what to do."""
-    tail = f": {one_line(problem, 150)}; {remedy}"
+    tail = f": {shorten(problem, 150)}; {remedy}"
     room = max(MESSAGE_LIMIT - len(tail), 40)
-    name = one_line(str(path), 10**6)
+    name = shorten(str(path), 10**6)
     if len(name) > room:
         name = "\u2026" + name[-(room - 1):]  # keep the file's own name, the end of the path
     return PipelineError((name + tail)[:MESSAGE_LIMIT])

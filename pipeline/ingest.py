@@ -57,7 +57,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import PipelineError
+from .errors import PipelineError, printable, shorten
 from .study import WaveSource
 
 #: Spreadsheet row number of the first data row of a one-header file (the header is row 1).
@@ -91,7 +91,6 @@ CELL_PROBLEM_COLUMNS = ["row", "column", "problem"]
 UNSAVED_FORMULA = "formula without a saved value: open and save the file in Excel, or export values"
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0/C1 controls and the Unicode line separators
-SHOWN_CHARACTERS = 40  # echoed user text is cut to this many characters
 
 
 def empty_cell_problems() -> pd.DataFrame:
@@ -132,8 +131,7 @@ def read_export_bytes(wave: str, path: Path) -> bytes:
     MAX_EXPORT_BYTES + 1 bytes are read (a file can grow after its size was checked).
     """
     if not str(path).isprintable():  # every message starts with the path: it must print on one line
-        shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(path))
-        raise PipelineError(f"{shown}: the file name of wave '{wave}' contains a control character; rename the file and update waves.{wave}")
+        raise PipelineError(f"{printable(path)}: the file name of wave '{wave}' contains a control character; rename the file and update waves.{wave}")
     try:
         _check_regular(os.stat(path), wave, path)
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0))
@@ -197,14 +195,14 @@ def decode_text(content: bytes, encoding: str, source: Path | str) -> str:
     except UnicodeDecodeError as exc:
         line = content[: exc.start].count(b"\n") + 1
         raise PipelineError(
-            f"{source}: line {line}: not {_shown(encoding)} text (byte {exc.start}); re-export as 'CSV UTF-8', or set the file's encoding "
+            f"{source}: line {line}: not {shorten(encoding)} text (byte {exc.start}); re-export as 'CSV UTF-8', or set the file's encoding "
             "for this wave in study.yaml (e.g. latin-1 or cp1252 for older Excel and SPSS exports)"
         ) from None
     except UnicodeEncodeError as exc:
         line = text[: exc.start].count("\n") + 1
-        raise PipelineError(f"{source}: line {line}: not {_shown(encoding)} text (a lone surrogate); re-export as 'CSV UTF-8'") from None
+        raise PipelineError(f"{source}: line {line}: not {shorten(encoding)} text (a lone surrogate); re-export as 'CSV UTF-8'") from None
     except (UnicodeError, ValueError) as exc:  # punycode, idna...: no position to report
-        raise PipelineError(f"{source}: not {_shown(encoding)} text ({_first_line(exc)}); re-export as 'CSV UTF-8' or fix the encoding in study.yaml") from None
+        raise PipelineError(f"{source}: not {shorten(encoding)} text ({_first_line(exc)}); re-export as 'CSV UTF-8' or fix the encoding in study.yaml") from None
     return text
 
 
@@ -297,7 +295,7 @@ def table_from_grid(grid: pd.DataFrame, header: list[str], first_data_row: int, 
         control = CONTROL.search(name)
         if control:
             raise PipelineError(
-                f"{source}: the name of column {position} ({_shown(name)}) contains the control character {_shown(control.group())}; "
+                f"{source}: the name of column {position} ({shorten(name)}) contains the control character {shorten(control.group())}; "
                 "remove it from the header and export again"
             )
     if len(set(header)) < len(header):
@@ -500,7 +498,7 @@ def _sheet_rows(book, sheet, path: Path):
         last = 0
         for number, cells in parser.parse():
             if not 1 <= number <= EXCEL_MAX_ROWS:
-                raise PipelineError(f"{path}: row number {_shown(str(number), 12)} is outside Excel's 1..{EXCEL_MAX_ROWS:,}: the file is damaged; open and save it in Excel, or export CSV")
+                raise PipelineError(f"{path}: row number {shorten(str(number), 12)} is outside Excel's 1..{EXCEL_MAX_ROWS:,}: the file is damaged; open and save it in Excel, or export CSV")
             if number <= last:  # openpyxl would silently skip such a row
                 raise PipelineError(f"{path}: row {number} appears twice or out of order: the file is damaged; open and save it in Excel, or export CSV")
             last = number
@@ -669,22 +667,15 @@ def _suggest_delimiter(header: str, used: str, path: Path) -> None:
             )
 
 
-def _shown(text: str, limit: int = SHOWN_CHARACTERS) -> str:
-    """User text safe in a one-line message: unprintable characters escaped, cut to ``limit`` characters."""
-    text = str(text)
-    shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text[:limit])
-    return shown + ("..." if len(text) > limit else "")
-
-
 def _quoted(text: str) -> str:
-    return f"'{_shown(text)}'"
+    return f"'{shorten(text)}'"
 
 
 def _listed(names: list[str], quote: bool = False, most: int = 5, characters: int = 90) -> str:
     """The first of ``names`` (at most ``most``, in about ``characters``), shown safely, then how many more."""
     shown: list[str] = []
     for name in names[:most]:
-        shown.append(_quoted(name) if quote else _shown(name))
+        shown.append(_quoted(name) if quote else shorten(name))
         if sum(len(text) + 2 for text in shown) > characters:
             break
     return ", ".join(shown) + (f" and {len(names) - len(shown)} more" if len(names) > len(shown) else "")
@@ -693,4 +684,4 @@ def _listed(names: list[str], quote: bool = False, most: int = 5, characters: in
 def _first_line(exc: BaseException) -> str:
     """The first line of an exception's message, shown safely (a parser's message can echo the file)."""
     text = str(exc).strip()
-    return _shown(text.splitlines()[0], limit=80) if text else type(exc).__name__
+    return shorten(text.splitlines()[0], limit=80) if text else type(exc).__name__

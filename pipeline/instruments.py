@@ -29,7 +29,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import PipelineError
-from .yamlio import MESSAGE_LIMIT, describe_validation_error, join_problems, plain_name, printable, read_yaml_mapping, shown
+from .errors import MESSAGE_LIMIT, join_problems, printable, shown
+from .yamlio import describe_validation_error, plain_name, read_yaml_mapping
 
 #: Item, scale and instrument ids become column names, so they are restricted to identifiers.
 ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"

@@ -28,7 +28,7 @@ from markupsafe import Markup
 
 from .analyze import classify_outcome, paired_scores, scores_by_wave
 from .charts import CHANGED, IMPROVED, NEUTRAL, WORSENED, flow_diagram_svg, forest_svg, paired_slopes_svg, svg_data_uri
-from .errors import PipelineError
+from .errors import PipelineError, shorten
 from .score import score_range
 from .suppression import TOO_FEW, collapse_small_categories, publish_counts, publishable_attrition, publishable_results, suppress_count
 
@@ -721,7 +721,7 @@ def asset_fetcher(roots: list[Path] | None = None, files: tuple[Path, ...] = ())
     """
     from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
-    from .images import MEDIA_TYPES, one_line, read_logo
+    from .images import MEDIA_TYPES, read_logo
 
     remedy = "remove the reference (an SVG logo must be self-contained, or use a PNG)"
     allowed = [root.resolve() for root in (roots or [ASSETS_DIR])]
@@ -752,7 +752,7 @@ def asset_fetcher(roots: list[Path] | None = None, files: tuple[Path, ...] = ())
                     return URLFetcherResponse(url, content, {"Content-Type": MEDIA_TYPES[path.suffix.lower()]})
                 if any(path.is_relative_to(root) for root in allowed) and path.is_file():
                     return super().fetch(url, headers)
-            self.refuse(url, f"report tried to load {one_line(url, 80)!r}, which is outside the report's own assets and the study's logo: {remedy}")
+            self.refuse(url, f"report tried to load {shorten(url, 80)!r}, which is outside the report's own assets and the study's logo: {remedy}")
 
     return AssetFetcher(allowed_protocols={"data", "file"}, allow_redirects=False, fail_on_errors=True)
 
@@ -772,15 +772,14 @@ def html_to_pdf(html: str, files: tuple[Path, ...] = (), variant: str | None = N
     import weasyprint
     from weasyprint.urls import FatalURLFetchingError
 
-    from .images import one_line
 
     fetcher = asset_fetcher(files=files)
 
     def refusal() -> PipelineError:
         refused = list(dict.fromkeys(fetcher.refused))
         more = f" (and {len(refused) - 1} more refused URL{'s' if len(refused) > 2 else ''})" if len(refused) > 1 else ""
-        reason = fetcher.reasons.get(refused[0]) or f"report tried to load {one_line(refused[0], 80)!r}, which is outside the report's own assets"
-        return PipelineError(one_line(reason, 270) + more)
+        reason = fetcher.reasons.get(refused[0]) or f"report tried to load {shorten(refused[0], 80)!r}, which is outside the report's own assets"
+        return PipelineError(shorten(reason, 270) + more)
 
     try:
         document = weasyprint.HTML(string=html, base_url=str(ASSETS_DIR), url_fetcher=fetcher)
@@ -788,8 +787,8 @@ def html_to_pdf(html: str, files: tuple[Path, ...] = (), variant: str | None = N
     except FatalURLFetchingError as error:
         if getattr(fetcher, "refused", None):
             raise refusal() from None
-        cause = one_line(str(error.__cause__ or ""), 80)
-        raise PipelineError(f"report: {one_line(str(error), 120)} ({cause}); a template or chart names a resource that cannot be read") from None
+        cause = shorten(str(error.__cause__ or ""), 80)
+        raise PipelineError(f"report: {shorten(str(error), 120)} ({cause}); a template or chart names a resource that cannot be read") from None
     if getattr(fetcher, "refused", None):
         raise refusal()  # refused inside an SVG, where WeasyPrint swallowed the error
     return pdf

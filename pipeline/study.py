@@ -24,7 +24,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import PipelineError
+from .errors import PipelineError, join_problems
 from .instruments import ID_PATTERN, LIBRARY_DIR, Instrument, Scale, clashing_ids, find_instrument, load_instrument
 from .privacy import identifying_by_name, identifying_columns
 from .yamlio import describe_validation_error, read_yaml_mapping
@@ -355,19 +355,13 @@ def load_study(folder: Path, library_dir: Path = LIBRARY_DIR) -> Study:
     instruments = [load_instrument(file) for file in files]
     problems = _study_problems(config, instruments)
     if problems:
-        raise PipelineError(f"{path}: " + join_problems(problems))
+        raise PipelineError(join_problems(path, problems))
     wave_problems = _wave_problems(config, instruments)
     if wave_problems:
-        raise PipelineError(f"{path}: " + join_problems(wave_problems))
+        raise PipelineError(join_problems(path, wave_problems))
     if config.report.logo:
         _check_logo(path, folder, config.report.logo)
     return Study(folder, config, tuple(instruments), tuple(files))
-
-
-def join_problems(problems: list[str], shown: int = 2) -> str:
-    """The first problems of a list on one line, and how many more there are (messages stay short)."""
-    more = len(problems) - shown
-    return "; ".join(problems[:shown]) + (f"; and {more} more problem{'s' if more > 1 else ''}" if more > 0 else "")
 
 
 def check_inside(study_file: Path, folder: Path, relative: str, field: str, allow_outside: bool = False) -> None:

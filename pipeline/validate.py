@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from .errors import PipelineError
+from .errors import PipelineError, printable
 from .ingest import WaveExport
 from .instruments import Instrument
 from .privacy import identifying_by_name, identifying_columns, identifying_values, looks_identifying, pseudonymise
@@ -189,21 +189,13 @@ def parse_items(text: pd.DataFrame, instruments, wave: str, extra_markers: list[
     return frame, _concat(problems, PROBLEM_COLUMNS)
 
 
-def visible(text: str) -> str:
-    """Text with invisible and control characters written as escapes (``P001\\u200b``), so that
-    two ids that look the same in a report can be told apart."""
-    return "".join(
-        ch if ch.isprintable() and unicodedata.category(ch) != "Cf" else ch.encode("unicode_escape").decode("ascii") for ch in str(text)
-    )
-
-
 def shown_value(text: str) -> str:
     """A bad cell as data-quality.csv shows it: cut to ``VALUE_SHOWN`` characters, invisible
     characters escaped, and never an e-mail address, IP address or phone number someone typed in."""
     kind = looks_identifying(text)
     if kind:
         return f"(not shown: looks like {kind})"
-    return visible(str(text)[:VALUE_SHOWN])
+    return printable(str(text)[:VALUE_SHOWN])
 
 
 def normalise_ids(ids: pd.Series) -> pd.Series:
@@ -410,7 +402,7 @@ def row_exclusions(
     return reasons
 
 
-def duplicate_losers(candidates: pd.DataFrame, options: DataOptions, export: WaveExport, id_column: str, shown_id=visible) -> pd.Index:
+def duplicate_losers(candidates: pd.DataFrame, options: DataOptions, export: WaveExport, id_column: str, shown_id=printable) -> pd.Index:
     """Rows that lose to another row of the same participant under ``data.duplicates`` (see the README).
 
     ``shown_id`` turns an id into what a message may show (its pseudonymous code when ids are pseudonymised)."""
@@ -480,7 +472,7 @@ def validate_wave(
 
     ids = normalise_ids(text[id_column])
     changed = ids != text[id_column]
-    shown_id = (lambda raw: pseudonymise(pd.Series([raw]), pseudonym_key).iloc[0]) if pseudonym_key is not None else visible
+    shown_id = (lambda raw: pseudonymise(pd.Series([raw]), pseudonym_key).iloc[0]) if pseudonym_key is not None else printable
     normalised = pd.DataFrame(
         {"wave": export.wave, "row": ids.index[changed], "column": id_column,
          "value": "" if pseudonym_key is not None else text[id_column][changed].map(shown_value), "problem": ID_NORMALISED},  # fmt: skip

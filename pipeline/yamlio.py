@@ -18,7 +18,7 @@ instead:
   dates (YAML 1.1 reads ``2024-01-01`` as a date), octal and base-60 numbers (``010`` is 8,
   ``1:30`` is 90), integers beyond :data:`MAX_INTEGER` and ``.nan`` / ``.inf``.
 
-Every problem message is built to be one line under :data:`MESSAGE_LIMIT` characters: echoed
+Every problem message is built to be one line under :data:`pipeline.errors.MESSAGE_LIMIT` characters: echoed
 user text goes through :func:`shown` (escaped, cut to about 40 characters) and lists of
 problems through :func:`join_problems`.
 """
@@ -28,7 +28,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import reprlib
 import stat
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ from pydantic import ValidationError
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from .errors import PipelineError
+from .errors import SHOWN_CHARS, PipelineError, join_problems, printable, shown
 
 #: Largest instrument or study file read: the library's biggest is under 7 kB.
 MAX_YAML_BYTES = 1 << 20
@@ -48,61 +47,12 @@ MAX_DEPTH = 32
 MAX_NODES = 50_000
 #: Largest whole number magnitude: well inside a float's exact integers (2**53), so no score silently rounds.
 MAX_INTEGER = 10**15
-#: Longest problem message, and how much of echoed user text a message shows.
-MESSAGE_LIMIT = 300
-SHOWN_CHARS = 40
 
 _CORE = "tag:yaml.org,2002:"
 #: Explicit tags a file may carry: ``!`` (plain text) and ``!!str``; anything else is refused.
 _ALLOWED_TAGS = {"!", _CORE + "str"}
 _BREAKS = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
 
-_repr = reprlib.Repr()
-_repr.maxstring = SHOWN_CHARS
-_repr.maxother = SHOWN_CHARS
-_repr.maxlist = _repr.maxtuple = _repr.maxdict = _repr.maxset = 3
-_repr.maxlevel = 2
-
-
-def printable(text: str) -> str:
-    """``text`` with line breaks, control and other invisible characters escaped (``\\n``, ``\\x07``, ``\\u202e``).
-
-    What is left prints as itself on one line: no break, and no bidirectional override that
-    would make a message read differently from what it says.
-    """
-    text = str(text)
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
-
-
-def shown(value: Any, limit: int = SHOWN_CHARS) -> str:
-    """A short, escaped, single-line rendering of user-supplied ``value`` for a message (repr, cut to ``limit``)."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 100:
-        # repr of a huge int is slow and, past 4300 digits, raises ValueError.
-        return f"<a {'negative ' if value < 0 else ''}number of about {int(value.bit_length() * math.log10(2)) + 1} digits>"
-    text = printable(_repr.repr(value))
-    return text if len(text) <= limit + 8 else text[: limit + 5] + "..."
-
-
-def join_problems(source: Path | str, problems: list[str], limit: int = MESSAGE_LIMIT) -> str:
-    """``source: first problem; second problem; and N more problems`` on one line, shorter than ``limit`` characters.
-
-    Problems are kept whole, in order, while they fit; the first is always kept (cut if it alone is too long).
-    """
-    prefix = f"{printable(source)}: "
-    kept: list[str] = []
-    for index, problem in enumerate(problems):
-        problem = printable(problem)
-        rest = len(problems) - index - 1
-        tail = f"; and {rest} more problem{'s' if rest > 1 else ''}" if rest else ""
-        candidate = prefix + "; ".join(kept + [problem])
-        if kept and len(candidate) + len(tail) >= limit:
-            more = len(problems) - len(kept)
-            return prefix + "; ".join(kept) + f"; and {more} more problem{'s' if more > 1 else ''}"
-        kept.append(problem)
-    message = prefix + "; ".join(kept)
-    return message if len(message) < limit else message[: limit - 4] + "..."
 
 
 class _Refusal(yaml.MarkedYAMLError):
@@ -335,7 +285,7 @@ def describe_validation_error(source: Path | str, error: ValidationError, data: 
 
     List positions are shown with the id of the entry where it has one, e.g.
     ``scales[0] (tiny_score).method``, so the user finds the entry without counting. As many
-    problems are listed as fit in :data:`MESSAGE_LIMIT` characters, then how many more there are.
+    problems are listed as fit in :data:`pipeline.errors.MESSAGE_LIMIT` characters, then how many more there are.
     """
     problems = [f"{format_field_path(err['loc'], data)}: {_plain_message(err)}" for err in error.errors()]
     return join_problems(source, problems)

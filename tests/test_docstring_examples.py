@@ -1,4 +1,4 @@
-"""The examples in the docstrings of the statistics, validation, privacy, subgroup, suppression, report and chart modules run and give what they say."""
+"""The examples in the docstrings of the statistics, message, validation, privacy, subgroup, suppression, report and chart modules run and give what they say."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 import pipeline.statistics
 
 MODULES = [f"pipeline.statistics.{m.name}" for m in pkgutil.iter_modules(pipeline.statistics.__path__)] + [
+    "pipeline.errors",
     "pipeline.validate",
     "pipeline.privacy",
     "pipeline.subgroups",
