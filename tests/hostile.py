@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .workbooks import sheet_xml, xlsx_bytes
+
 REPO = Path(__file__).resolve().parent.parent
 TINY = REPO / "surveys" / "minimal-example" / "instruments" / "tiny.yaml"
 ITEMS = ["tiny_1", "tiny_2", "tiny_3"]
@@ -183,62 +185,16 @@ def write_qualtrics(study: Path, columns: dict[str, str] | None = None) -> None:
     write_config(study, data)
 
 
-def xlsx_bytes(sheet_xml: str) -> bytes:
-    """A minimal .xlsx workbook with one sheet whose XML is ``sheet_xml`` (for hand-made hostile workbooks)."""
-    files = {
-        "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        "</Types>",
-        "_rels/.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
-        "</Relationships>",
-        "xl/workbook.xml": '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
-        '<sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
-        "xl/_rels/workbook.xml.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
-        "</Relationships>",
-        "xl/worksheets/sheet1.xml": sheet_xml,
-    }
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as book:
-        for name, text in files.items():
-            book.writestr(name, text)
-    return buffer.getvalue()
-
-
-def sheet_xml(rows: list[list], dimension: str | None = None, formula_cells: dict[str, str] | None = None) -> str:
-    """Sheet XML with inline strings and numbers; ``formula_cells`` maps a cell reference to a formula without a saved value."""
-    formula_cells = formula_cells or {}
-    letters = "ABCDEFGHIJ"
-    body = []
-    for r, row in enumerate(rows, start=1):
-        cells = []
-        for c, value in enumerate(row):
-            ref = f"{letters[c]}{r}"
-            if ref in formula_cells:
-                cells.append(f'<c r="{ref}"><f>{formula_cells[ref]}</f></c>')
-            elif isinstance(value, str):
-                cells.append(f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>')
-            else:
-                cells.append(f'<c r="{ref}"><v>{value}</v></c>')
-        body.append(f'<row r="{r}">{"".join(cells)}</row>')
-    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
-    return (
-        '<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-        f"{dim}<sheetData>{''.join(body)}</sheetData></worksheet>"
-    )
-
-
-def excel_pre(rows_extra: Callable[[list[list]], list[list]] = lambda rows: rows, **options) -> Callable[[Path, Path], None]:
+def excel_pre(rows_extra: Callable[[list[list]], list[list]] = lambda rows: rows, formula_cells: dict[str, str] | None = None, **options) -> Callable[[Path, Path], None]:
     """A builder that replaces pre.csv by a hand-made pre.xlsx of the same answers."""
+    formula_cells = formula_cells or {}
+
     def build(study: Path, scratch: Path) -> None:
         pre, _ = answers()
         frame = pre[["participant_id", *ITEMS]]
         rows = [list(frame.columns)] + [[row[0], *map(int, row[1:])] for row in frame.itertuples(index=False)]
+        for ref, formula in formula_cells.items():  # e.g. "B3": a formula without a saved value, in that cell
+            rows[int(ref[1:]) - 1]["ABCDEFGHIJ".index(ref[0])] = f'<c r="REF"><f>{formula}</f></c>'
         (study / "pre.xlsx").write_bytes(xlsx_bytes(sheet_xml(rows_extra(rows), **options)))
         wave("pre", "pre.xlsx")(study, scratch)
     return build

@@ -8,11 +8,9 @@ C parser reads oddly, damaged SPSS files (one of which crashes ReadStat), and ra
 
 from __future__ import annotations
 
-import io
 import os
 import socket
 import struct
-import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from pipeline.study import WaveSource
 from pipeline.validate import validate_wave
 
 from .conftest import MINIMAL
+from .workbooks import peak_memory, sheet_xml, xlsx_bytes
 
 TINY = load_instrument(MINIMAL / "instruments" / "tiny.yaml")
 HEADER = ["participant_id", "tiny_1", "tiny_2", "tiny_3"]
@@ -60,55 +59,6 @@ def read_or_refused(path: Path, source: WaveSource | None = None) -> None:
 
 
 # --- hand-made workbooks -------------------------------------------------------------------------
-
-
-def sheet_xml(rows: list[list], dimension: str | None = None, extra: str = "", first_row: int = 1) -> str:
-    """Sheet XML of inline strings and numbers, rows numbered from ``first_row``; ``extra`` is appended to sheetData."""
-    body = []
-    for r, row in enumerate(rows, start=first_row):
-        cells = []
-        for c, value in enumerate(row):
-            ref = f"{'ABCDEFGHIJ'[c]}{r}"
-            if isinstance(value, str) and value.startswith("<c"):  # a raw cell
-                cells.append(value.replace("REF", ref))
-            elif isinstance(value, str):
-                cells.append(f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>')
-            else:
-                cells.append(f'<c r="{ref}"><v>{value}</v></c>')
-        body.append(f'<row r="{r}">{"".join(cells)}</row>')
-    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
-    return (
-        '<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-        f"{dim}<sheetData>{''.join(body)}{extra}</sheetData></worksheet>"
-    )
-
-
-def xlsx_bytes(sheet: str, extra_parts: dict[str, bytes] | None = None, compression: int = zipfile.ZIP_DEFLATED) -> bytes:
-    """A minimal .xlsx with one sheet whose XML is ``sheet``."""
-    rels = "http://schemas.openxmlformats.org/package/2006/relationships"
-    office = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-    files = {
-        "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        "</Types>",
-        "_rels/.rels": f'<?xml version="1.0"?><Relationships xmlns="{rels}">'
-        f'<Relationship Id="rId1" Type="{office}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
-        "xl/workbook.xml": f'<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="{office}">'
-        '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
-        "xl/_rels/workbook.xml.rels": f'<?xml version="1.0"?><Relationships xmlns="{rels}">'
-        f'<Relationship Id="rId1" Type="{office}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
-        "xl/worksheets/sheet1.xml": sheet,
-    }
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression) as book:
-        for name, text in files.items():
-            book.writestr(name, text)
-        for name, data in (extra_parts or {}).items():
-            book.writestr(name, data)
-    return buffer.getvalue()
 
 
 def write(tmp_path: Path, name: str, content: bytes | str) -> Path:
@@ -190,25 +140,15 @@ def test_an_unreadable_file_is_one_line(tmp_path):
 def test_a_workbook_claiming_a_million_rows_reads_in_little_memory(tmp_path):
     path = write(tmp_path, "pre.xlsx", xlsx_bytes(sheet_xml([HEADER, *ROWS], dimension="A1:XFD1048576")))
     assert path.stat().st_size < 3000
-    tracemalloc.start()
-    try:
-        export = read_wave("pre", path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    export, peak = peak_memory(lambda: read_wave("pre", path))
     assert peak < 20 * 1024 * 1024
     assert export.table.shape == (3, 4) and list(export.table.index) == [2, 3, 4]
 
 
 def test_a_cell_in_the_last_row_costs_no_more_than_one_row(tmp_path):
-    last = f'<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>z</t></is></c><c r="B1048576"><v>5</v></c></row>'
+    last = '<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>z</t></is></c><c r="B1048576"><v>5</v></c></row>'
     path = write(tmp_path, "pre.xlsx", xlsx_bytes(sheet_xml([HEADER, *ROWS], extra=last)))
-    tracemalloc.start()
-    try:
-        export = read_wave("pre", path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    export, peak = peak_memory(lambda: read_wave("pre", path))
     assert peak < 20 * 1024 * 1024
     assert list(export.table.index) == [2, 3, 4, 1_048_576]
     assert export.table.loc[1_048_576].tolist() == ["z", "5", "", ""]
@@ -439,12 +379,7 @@ def test_long_lines_and_wide_rows(tmp_path):
 )
 def test_a_header_of_too_many_columns_is_refused_in_little_memory(tmp_path, header):
     path = write(tmp_path, "pre.csv", header + "\n1,2\n")
-    tracemalloc.start()
-    try:
-        refused(path, "more than 16,384 columns", "check the delimiter")
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    _, peak = peak_memory(lambda: refused(path, "more than 16,384 columns", "check the delimiter"))
     assert peak < 40 * 1024 * 1024
 
 
