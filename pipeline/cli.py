@@ -27,10 +27,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     study = load_study(Path(args.study_dir))
     out_dir = Path(args.out) if args.out else REPORTS_DIR / Path(args.study_dir).resolve().name
-    if not args.no_pdf:
-        from .report import report_date
-
-        report_date()  # a malformed SOURCE_DATE_EPOCH stops the run now, not after the work
     with OutputFolder(out_dir, study.folder, study.input_files) as folder:  # checked and writable before any work
         run = run_study(study)
         written = write_run(run, folder, pdf=not args.no_pdf)
@@ -69,7 +65,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         raise PipelineError(f"{target}: exists and is not a folder; give a new or empty folder for the demo study")
     if target.is_dir() and any(target.iterdir()) and not args.force:
         raise PipelineError(f"{target}: the folder is not empty; give a new or empty folder, or pass --force to overwrite its study files")
-    folder = write_demo_study(Path(args.out_dir), participants=args.participants, seed=args.seed, export_format=args.format)
+    folder = write_demo_study(target, participants=args.participants, seed=args.seed, export_format=args.format)
     print(f"wrote demo study with {args.participants} participants ({args.format} export) to {folder}")
     return 0
 

@@ -58,7 +58,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import PipelineError, printable, shorten
-from .study import WaveSource
+from .study import WaveSource, delimiter_problem, text_encoding
 
 #: Spreadsheet row number of the first data row of a one-header file (the header is row 1).
 FIRST_DATA_ROW = 2
@@ -178,10 +178,7 @@ def decode_text(content: bytes, encoding: str, source: Path | str) -> str:
     if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not encoding.lower().startswith("utf-16"):
         raise PipelineError(f"{source}: the file is UTF-16 text; set 'encoding: utf-16' for this wave in study.yaml, or re-export as CSV UTF-8")
     name = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
-    try:
-        is_text = codecs.lookup(name)._is_text_encoding
-    except LookupError:
-        is_text = None
+    is_text = text_encoding(name)
     if not is_text:  # base64, zlib, rot13...: codecs that do not turn bytes into text
         raise PipelineError(
             f"{source}: {'unknown encoding' if is_text is None else 'not a text encoding:'} {_quoted(encoding)} in study.yaml; "
@@ -207,14 +204,9 @@ def decode_text(content: bytes, encoding: str, source: Path | str) -> str:
 
 
 def check_delimiter(delimiter: str, source: Path | str) -> None:
-    """Refuse a delimiter that cannot separate columns: the quote character, a line end, a letter or digit."""
-    if delimiter == '"':
-        why = "the quote character"
-    elif delimiter in "\r\n":
-        why = "a line end"
-    elif delimiter.isalnum():
-        why = "a letter or digit, which the data contain"
-    else:
+    """Refuse a delimiter that cannot separate columns (:func:`pipeline.study.delimiter_problem`)."""
+    why = delimiter_problem(delimiter)
+    if not why:
         return
     raise PipelineError(
         f"{source}: delimiter {_quoted(delimiter)} cannot separate columns: it is {why}; set this wave's 'delimiter:' in study.yaml "

@@ -88,11 +88,23 @@ def identifying_by_name(column: str, declared: list[str] = ()) -> str | None:
     return None
 
 
-def identifying_columns(declared: list[str], fmt: str, dictionary: list[str] = ()) -> list[str]:
-    """The columns known to identify people before the data are read: the study's declared ones,
-    the platform's own (Qualtrics) and the fields a REDCap data dictionary flags."""
+def identifying_columns(declared: list[str], fmt: str) -> list[str]:
+    """The columns known to identify people before the data are read: the study's declared ones
+    and the platform's own (Qualtrics)."""
     platform = QUALTRICS_IDENTIFYING if fmt == "qualtrics" else []
-    return list(dict.fromkeys([*declared, *platform, *dictionary]))
+    return list(dict.fromkeys([*declared, *platform]))
+
+
+def identifying_reason(column: str, declared: list[str], fmt: str) -> str | None:
+    """Why ``column`` identifies people by its name alone (``declared``: the study's ``identifiers:``;
+    ``fmt``: the export's format, whose platform fills some columns with personal data), or None.
+
+    >>> identifying_reason("IPAddress", [], "qualtrics"), identifying_reason("site", ["site"], "csv")
+    ('a column the survey platform fills with personal data', 'listed under identifiers')
+    """
+    if column not in declared and column in identifying_columns([], fmt):
+        return "a column the survey platform fills with personal data"
+    return identifying_by_name(column, declared)
 
 
 def redcap_identifier_fields(table: pd.DataFrame) -> list[str]:

@@ -467,12 +467,12 @@ def report_date() -> str:
     return moment.strftime("%-d %B %Y")
 
 
-def common_context(run, provenance: dict) -> dict:
-    """What both reports show: study, date, run id, input hashes, flow, instruments."""
+def common_context(run, provenance: dict, results: pd.DataFrame) -> dict:
+    """What both reports show: study, date, run id, input hashes, flow, instruments (``results`` as published)."""
     study = run.study
     threshold = study.config.report.suppression_threshold
     options = study.config.analysis
-    flow = participant_flow(run, threshold, publishable_results(run.results, threshold))
+    flow = participant_flow(run, threshold, results)
     return {
         "study": study.config,
         "generated": report_date(),
@@ -500,11 +500,11 @@ def _flow_svg(flow: dict) -> str:
 def report_context(run, provenance: dict | None = None) -> dict:
     """Everything the impact report shows, as plain values (no participant-level data but chart lines)."""
     provenance = provenance or run_provenance(run)
-    context = common_context(run, provenance)
     study = run.study
     options = study.config.analysis
-    threshold = context["threshold"]
+    threshold = study.config.report.suppression_threshold
     results = publishable_results(run.results, threshold)
+    context = common_context(run, provenance, results)
     attrition = publishable_attrition(run.attrition, threshold)
     ranges = {scale.id: score_range(instrument, scale) for instrument, scale in study.scales}
     table = []
@@ -656,8 +656,8 @@ def technical_context(run, provenance: dict | None = None) -> dict:
     """Everything the technical report shows: full results, assumptions, reliability, reliable
     change, attrition, the mixed model, instruments and the run manifest (no participant ids)."""
     provenance = provenance or run_provenance(run)
-    context = common_context(run, provenance)
-    results = publishable_results(run.results, context["threshold"])
+    results = publishable_results(run.results, run.study.config.report.suppression_threshold)
+    context = common_context(run, provenance, results)
     withheld = f"fewer than {context['threshold']} pairs: statistics withheld in the reports (results.csv, for the research team, has them)"
     notes = [
         {"name": row["name"], "note": "; ".join(filter(None, [withheld if row["withheld"] else "", row["note"]]))}

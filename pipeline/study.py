@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import PipelineError, join_problems
 from .instruments import ID_PATTERN, LIBRARY_DIR, Instrument, Scale, clashing_ids, find_instrument, load_instrument
-from .privacy import identifying_by_name, identifying_columns
+from .privacy import identifying_reason
 from .yamlio import describe_validation_error, read_yaml_mapping
 
 WAVES = ("pre", "post")
@@ -65,6 +65,31 @@ class ReportOptions(BaseModel):
 LOGO_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg")
 
 
+def delimiter_problem(delimiter: str) -> str | None:
+    """Why ``delimiter`` cannot separate columns (the quote character, a line end, a letter or digit,
+    an invisible character), or None; a tab is fine."""
+    if delimiter == "\t":
+        return None
+    if delimiter in "\"'":
+        return "the quote character"
+    if delimiter in "\r\n":
+        return "a line end"
+    if delimiter.isalnum():
+        return "a letter or digit, which the data contain"
+    if not delimiter.isprintable():
+        return "an invisible character"
+    return None
+
+
+def text_encoding(name: str) -> bool | None:
+    """True when ``name`` is a codec that turns bytes into text, False for one that does not
+    (base64, zlib, rot13...), None for an unknown name."""
+    try:
+        return bool(getattr(codecs.lookup(name), "_is_text_encoding", True))
+    except LookupError:
+        return None
+
+
 FORMAT_BY_SUFFIX = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".xlsx": "excel", ".sav": "spss"}
 
 
@@ -87,20 +112,15 @@ class WaveSource(BaseModel):
     @classmethod
     def _delimiter_separates(cls, delimiter: str | None) -> str | None:
         """A delimiter is one printable separator (or a tab): not a letter, digit, quote or line break."""
-        if delimiter is None or delimiter == "\t":
-            return delimiter
-        if delimiter.isalnum() or delimiter in "\"'" or not delimiter.isprintable():
-            raise ValueError(f"{delimiter!r} cannot separate columns; use the character between the export's columns, e.g. ';', '|' or '\\t'")
+        why = delimiter_problem(delimiter) if delimiter is not None else None
+        if why:
+            raise ValueError(f"{delimiter!r} cannot separate columns: it is {why}; use the character between the export's columns, e.g. ';', '|' or '\\t'")
         return delimiter
 
     @field_validator("encoding")
     @classmethod
     def _known_text_encoding(cls, encoding: str) -> str:
-        try:
-            known = codecs.lookup(encoding)
-        except LookupError:
-            known = None
-        if known is None or not getattr(known, "_is_text_encoding", True):
+        if not text_encoding(encoding):
             raise ValueError(f"{encoding[:40]!r} is not a text encoding; use e.g. utf-8, latin-1, cp1252 or utf-16")
         return encoding
 
@@ -248,14 +268,6 @@ class Study:
 PSEUDONYMISE_HINT = "pseudonymise the ids: set data: {pseudonymise: {key_env: IMPACT_ID_KEY}} and a secret of 16+ characters in IMPACT_ID_KEY"
 
 
-def identifying_reason(column: str, config: StudyConfig, fmt: str) -> str | None:
-    """Why ``column`` identifies people by its name (``identifiers:``, the built-in names, the platform's), or None.
-    Values are checked once the export is read (:mod:`pipeline.validate`)."""
-    if column in identifying_columns(config.identifiers, fmt) and column not in config.identifiers:
-        return "a column the survey platform fills with personal data"
-    return identifying_by_name(column, config.identifiers)
-
-
 def _study_problems(config: StudyConfig, instruments: list[Instrument]) -> list[str]:
     problems = []
     missing_waves = [wave for wave in WAVES if wave not in config.waves]
@@ -273,7 +285,7 @@ def _study_problems(config: StudyConfig, instruments: list[Instrument]) -> list[
     if config.id_column in columns or config.id_column == "wave":
         problems.append(f"id_column: '{config.id_column}' clashes with an item or scale id (or 'wave')")
     baseline = config.waves.get("pre")
-    why = identifying_reason(config.id_column, config, baseline.resolved_format if baseline else "csv")
+    why = identifying_reason(config.id_column, config.identifiers, baseline.resolved_format if baseline else "csv")
     if why and config.data.pseudonymise is None:
         problems.append(f"id_column: '{config.id_column[:40]}' is {why}; {PSEUDONYMISE_HINT}")
     problems.extend(_subgroup_problems(config, instruments))
@@ -312,7 +324,7 @@ def _subgroup_problems(config: StudyConfig, instruments: list[Instrument]) -> li
                 f"subgroups: '{name}' is the baseline export's column of item {exported[name]} (waves.pre); a subgroup is a "
                 "column holding a participant attribute such as a cohort or site"
             )
-        elif why := identifying_reason(name, config, fmt):
+        elif why := identifying_reason(name, config.identifiers, fmt):
             remedy = "remove it from one of the two lists" if name in config.identifiers else "remove it from subgroups"
             problems.append(f"subgroups: {name[:40]!r} is {why}: identifying columns never leave validation; {remedy}")
     return problems
@@ -386,7 +398,7 @@ def _wave_problems(config: StudyConfig, instruments: list[Instrument]) -> list[s
     for wave, source in config.waves.items():
         for item_id in item_ids:
             column = source.export_column(item_id)
-            why = identifying_reason(column, config, source.resolved_format)
+            why = identifying_reason(column, config.identifiers, source.resolved_format)
             if why:
                 problems.append(
                     f"waves.{wave}: item {item_id} is read from column {column[:40]!r}, which is {why}; items are never "

@@ -36,7 +36,7 @@ import pandera.pandas as pa
 from .errors import PipelineError, printable
 from .ingest import WaveExport
 from .instruments import Instrument
-from .privacy import identifying_by_name, identifying_columns, identifying_values, looks_identifying, pseudonymise
+from .privacy import identifying_reason, identifying_values, looks_identifying, pseudonymise
 from .study import PSEUDONYMISE_HINT, DataOptions, WaveSource
 
 PROBLEM_COLUMNS = ["wave", "row", "column", "value", "problem"]
@@ -321,7 +321,7 @@ def subgroup_text(export: WaveExport, subgroups: list[str]) -> pd.DataFrame:
 
 
 def check_identifying_uses(
-    export: WaveExport, needed: dict[str, str], id_column: str, subgroups: list[str], identifying: list[str], pseudonymised: bool, wave: str
+    export: WaveExport, needed: dict[str, str], id_column: str, subgroups: list[str], identifiers: list[str], pseudonymised: bool, wave: str
 ) -> None:
     """Stop when an identifying column (:mod:`pipeline.privacy`: by name, by the study's lists or by
     its values) would be read as the id column without pseudonymisation, as an item, or as a subgroup.
@@ -334,8 +334,8 @@ def check_identifying_uses(
     for column, ours in uses:
         if ours == id_column and pseudonymised:
             continue
-        reason = "is listed as identifying" if column in identifying else None
-        reason = reason or (identifying_by_name(column) and "is a column of personal data (by its name)")
+        reason = "is listed as identifying" if column in identifiers else None  # identifiers: and the REDCap data dictionary
+        reason = reason or (why := identifying_reason(column, [], export.format)) and f"is {why}"
         reason = reason or identifying_values(export.table[column], share=0.5 if ours not in (None, id_column) else 0.0)
         if not reason:
             continue
@@ -456,12 +456,11 @@ def validate_wave(
     source = source or WaveSource(file=export.path.name)
     options = options or DataOptions()
     item_ids = [item_id for instrument in instruments for item_id in instrument.item_ids]
-    identifying = identifying_columns(identifiers or [], export.format)
     needed = required_columns(source, item_ids, id_column, options, export.format, export.wave)
     check_columns(export, needed)
     attribute_columns = list(subgroups or []) if export.wave == ATTRIBUTE_WAVE else []
     check_subgroup_columns(export, attribute_columns)
-    check_identifying_uses(export, needed, id_column, attribute_columns, identifying, pseudonym_key is not None, export.wave)
+    check_identifying_uses(export, needed, id_column, attribute_columns, identifiers or [], pseudonym_key is not None, export.wave)
     text = pd.DataFrame({ours: export.table[theirs] for ours, theirs in needed.items()}, index=export.table.index)
     text = text.apply(lambda column: column.astype(str).str.strip())
 
