@@ -27,14 +27,13 @@ import struct
 import warnings
 from pathlib import Path
 
-from .errors import PipelineError, shorten
+from .errors import MESSAGE_LIMIT, PipelineError, shorten
 
 MAX_BYTES = 2 * 1024 * 1024  # 2 MiB
 MAX_SIDE = 10_000  # pixels, either side
 MAX_PIXELS = 25_000_000
 MAX_SVG_ELEMENTS = 20_000
 MAX_SVG_DEPTH = 64
-MESSAGE_LIMIT = 299
 
 MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
 RASTER_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
@@ -277,8 +276,8 @@ def _split(name: str) -> tuple[str | None, str]:
 def _refusal(path: Path, problem: str, remedy: str) -> PipelineError:
     """One line under 300 characters: the logo's path, what is wrong, what to do."""
     tail = f": {shorten(problem, 150)}; {remedy}"
-    room = max(MESSAGE_LIMIT - len(tail), 40)
+    room = max(MESSAGE_LIMIT - 1 - len(tail), 40)
     name = shorten(str(path), 10**6)
     if len(name) > room:
         name = "\u2026" + name[-(room - 1):]  # keep the file's own name, the end of the path
-    return PipelineError((name + tail)[:MESSAGE_LIMIT])
+    return PipelineError((name + tail)[: MESSAGE_LIMIT - 1])

@@ -772,24 +772,22 @@ def html_to_pdf(html: str, files: tuple[Path, ...] = (), variant: str | None = N
     import weasyprint
     from weasyprint.urls import FatalURLFetchingError
 
-
     fetcher = asset_fetcher(files=files)
 
     def refusal() -> PipelineError:
         refused = list(dict.fromkeys(fetcher.refused))
         more = f" (and {len(refused) - 1} more refused URL{'s' if len(refused) > 2 else ''})" if len(refused) > 1 else ""
-        reason = fetcher.reasons.get(refused[0]) or f"report tried to load {shorten(refused[0], 80)!r}, which is outside the report's own assets"
-        return PipelineError(shorten(reason, 270) + more)
+        return PipelineError(shorten(fetcher.reasons[refused[0]], 270) + more)  # every refusal records its reason
 
     try:
         document = weasyprint.HTML(string=html, base_url=str(ASSETS_DIR), url_fetcher=fetcher)
         pdf = document.write_pdf(pdf_tags=True, pdf_variant=variant, uncompressed_pdf=False)
     except FatalURLFetchingError as error:
-        if getattr(fetcher, "refused", None):
+        if fetcher.refused:
             raise refusal() from None
         cause = shorten(str(error.__cause__ or ""), 80)
         raise PipelineError(f"report: {shorten(str(error), 120)} ({cause}); a template or chart names a resource that cannot be read") from None
-    if getattr(fetcher, "refused", None):
+    if fetcher.refused:
         raise refusal()  # refused inside an SVG, where WeasyPrint swallowed the error
     return pdf
 
