@@ -1,19 +1,30 @@
-"""Analyze: the full paired pre/post analysis of every scale, corrected across the study's scales.
+"""Analyze: within-person change of every scale across the study's waves, corrected across scales.
 
-Pairs are formed by participant id, never by row order: only participants with a score at both
-waves enter a scale's paired statistics (so ``n_pairs`` can differ between scales). For each
-scale this stage applies the families in ``pipeline.statistics`` (see each module for formulas
-and sources) and returns three tables:
+The design comes from the study, by role: the waves in time order, the first being the
+*baseline*, and the *primary* endpoint (``analysis.primary``, by default the second wave). Pairs
+are formed by participant id, never by row order: only participants with a score at both waves
+of a contrast enter its paired statistics (so ``n_pairs`` can differ between scales and
+contrasts). For each scale this stage applies the families in ``pipeline.statistics`` (see each
+module for formulas and sources) and returns the tables of :class:`Analysis`:
 
-* ``results`` (``results.csv``): one row per scale, the columns of ``RESULT_COLUMNS``, defined
-  in the README's data dictionary;
-* ``reliable_change`` (``reliable_change.csv``): one row per paired participant per scale with
-  a reliable change basis, with the RCI and its category;
-* ``attrition`` (``attrition.csv``): baseline scores of completers against non-completers.
+* ``results`` (``results.csv``): the confirmatory result, one row per scale: the paired
+  baseline → primary analysis, the columns of ``RESULT_COLUMNS`` (the README's data dictionary);
+* ``changes`` (``changes.csv``): one row per scale and contrast: every later wave against the
+  baseline (``change``) and every wave after the primary against the primary (``maintenance``);
+* ``trajectory`` (``trajectory.csv``): one row per scale and wave, observed and model means;
+* ``reliable_change`` (``reliable_change.csv``): baseline → primary, one row per paired
+  participant per scale with a reliable change basis, with the RCI and its category;
+* ``attrition`` (``attrition.csv``): per later wave, baseline scores of those scored at that
+  wave against those who were not;
+* ``paired``: the baseline and primary scores of every pair, per scale and without ids, which
+  is what the reports' per-participant charts draw (the report never re-pivots scores).
 
-``p_holm`` and ``p_fdr`` are adjusted across every scale of the study that has a p-value;
-``outcome`` reads the adjusted p chosen in ``study.yaml`` (Holm by default) against its alpha,
-with the sign of the change and the scale's direction of improvement.
+The mixed model ``score ~ wave + (1 | participant)`` is fitted once per scale on every
+available score, and gives every contrast its intention-to-treat estimate with Satterthwaite df
+(:mod:`pipeline.statistics.mixed`). ``p_holm`` and ``p_fdr`` are adjusted across every scale
+that has a p-value, within one contrast (so the baseline → primary rows of ``changes`` equal
+``results``); ``outcome`` reads the adjusted p chosen in ``study.yaml`` (Holm by default)
+against its alpha, with the sign of the change and the scale's direction of improvement.
 """
 
 from __future__ import annotations
@@ -27,13 +38,17 @@ import pandas as pd
 from .score import keyed_items
 from .statistics.attrition import ATTRITION_STATISTICS, compare_baseline
 from .statistics.bayes import MEDIUM_PRIOR_SCALE, jzs_log_bf10
-from .statistics.mixed import wave_effect
+from .statistics.equivalence import paired_tost
+from .statistics.mixed import fit_wave_model
 from .statistics.multiplicity import adjust_p
 from .statistics.paired import CONFIDENCE, paired_statistics
 from .statistics.power import POWER, minimum_detectable_dz
 from .statistics.reliability import complete_cases, cronbach_alpha, omega_total
 from .statistics.reliable_change import CRITICAL_Z, change_basis, classify_change, is_case
 from .statistics.wilcoxon import DECIMALS, EXACT_BELOW, signed_rank_test
+
+#: The mixed model's figures for one contrast, as lmerTest reports them (Satterthwaite df).
+MIXED_MODEL_STATISTICS = ["lmm_estimate", "lmm_se", "lmm_df", "lmm_t", "lmm_p", "lmm_n"]
 
 RESULT_COLUMNS = [
     "variable", "name", "instrument", "domain", "higher_is", "n_pre", "n_post", "n_pairs",
@@ -46,12 +61,27 @@ RESULT_COLUMNS = [
     "rci_basis", "rci_sd", "rci_reliability", "rci_threshold",
     "rci_improved_pct", "rci_unchanged_pct", "rci_deteriorated_pct",
     "recovery_cutoff", "n_cases_pre", "recovered_pct",
-    "lmm_estimate", "lmm_se", "lmm_p", "lmm_n",
+    *MIXED_MODEL_STATISTICS,
     "outcome", "note",
 ]  # fmt: skip
 
+#: The paired statistics of ``results.csv`` that ``changes.csv`` repeats per contrast, with
+#: ``_from``/``_to`` in place of ``_pre``/``_post``.
+CHANGE_STATISTICS = [
+    "n_pairs", "mean_pre", "sd_pre", "mean_post", "sd_post", "mean_diff", "sd_diff", "ci_low", "ci_high",
+    "t", "df", "p", "d_z", "d_z_ci_low", "d_z_ci_high", "d_av", "wilcoxon_v", "p_wilcoxon", "r_rb",
+]  # fmt: skip
+CONTRAST_KINDS = ("change", "maintenance")
+EQUIVALENCE_COLUMNS = ["tost_low", "tost_high", "p_tost"]
+CHANGE_COLUMNS = [
+    "variable", "name", "from_wave", "to_wave", "contrast",
+    *[c.replace("_pre", "_from").replace("_post", "_to") for c in CHANGE_STATISTICS],
+    "p_holm", "p_fdr", *MIXED_MODEL_STATISTICS, *EQUIVALENCE_COLUMNS, "outcome", "note",
+]  # fmt: skip
+TRAJECTORY_COLUMNS = ["variable", "name", "wave", "n", "mean", "sd", "lmm_mean", "lmm_se", "lmm_df", "lmm_ci_low", "lmm_ci_high"]
 RELIABLE_CHANGE_COLUMNS = ["variable", "pre", "post", "change", "rci", "category", "case_pre", "case_post", "recovered"]
-ATTRITION_COLUMNS = ["variable", "name", "instrument", *ATTRITION_STATISTICS, "note"]
+ATTRITION_COLUMNS = ["variable", "wave", "name", "instrument", *ATTRITION_STATISTICS, "note"]
+PAIRED_COLUMNS = ["variable", "baseline", "primary"]
 
 
 #: The fixed conventions of the analysis, recorded in each run's manifest.json.
@@ -62,33 +92,57 @@ CONVENTIONS = {
     "bayes_factor_cauchy_prior_scale": MEDIUM_PRIOR_SCALE,
     "mde_power": POWER,
     "reliable_change_critical_z": CRITICAL_Z,
-    "mixed_model": "score ~ wave + (1 | participant), REML, Wald z",
+    "mixed_model": "score ~ wave + (1 | participant), REML, wave a factor with the baseline as reference; Satterthwaite df",
+    "maintenance_equivalence": "two one-sided paired t-tests against +/- margin_dz x sd_diff (TOSTER's SMD bounds)",
 }
 
 
 @dataclass(frozen=True)
+class Design:
+    """The within-person design of a study, by role: waves in time order, the baseline first,
+    and the primary endpoint; the contrasts follow from them (see :meth:`contrasts`)."""
+
+    waves: tuple[str, ...]
+    primary: str
+
+    @classmethod
+    def of(cls, study) -> Design:
+        return cls(study.wave_names, study.primary)
+
+    @property
+    def baseline(self) -> str:
+        return self.waves[0]
+
+    @property
+    def contrasts(self) -> list[tuple[str, str, str]]:
+        """``(from_wave, to_wave, kind)``: every later wave against the baseline (``change``), then
+        every wave after the primary against the primary (``maintenance``)."""
+        changes = [(self.baseline, wave, "change") for wave in self.waves[1:]]
+        after = self.waves[self.waves.index(self.primary) + 1 :]
+        return changes + [(self.primary, wave, "maintenance") for wave in after]
+
+
+@dataclass(frozen=True)
 class Analysis:
-    """The three tables of the analysis stage (see the module docstring)."""
+    """The tables of the analysis stage (see the module docstring)."""
 
     results: pd.DataFrame
+    changes: pd.DataFrame
+    trajectory: pd.DataFrame
     reliable_change: pd.DataFrame
     attrition: pd.DataFrame
+    paired: pd.DataFrame
 
 
-def scores_by_wave(scores: pd.DataFrame, id_column: str) -> pd.DataFrame:
+def scores_by_wave(scores: pd.DataFrame, id_column: str, waves: tuple[str, ...] | list[str]) -> pd.DataFrame:
     """Long scores (one row per participant per wave) as one row per participant.
 
-    Columns are (variable, wave) with both ``pre`` and ``post`` present for every variable,
-    so pairs are matched by id, never by row order.
+    Columns are (variable, wave) with every wave of ``waves`` present for every variable, in
+    that order, so pairs are matched by id, never by row order.
     """
     wide = scores.pivot(index=id_column, columns="wave")
     variables = [column for column in scores.columns if column not in (id_column, "wave")]
-    return wide.reindex(columns=pd.MultiIndex.from_product([variables, ["pre", "post"]]))
-
-
-def paired_scores(wide: pd.DataFrame, variable: str) -> pd.DataFrame:
-    """Pre and post scores of one variable for participants scored at both waves (see ``scores_by_wave``)."""
-    return wide[variable].dropna()
+    return wide.reindex(columns=pd.MultiIndex.from_product([variables, list(waves)]))
 
 
 def classify_outcome(mean_diff: float, p_adjusted: float, higher_is: str, alpha: float) -> str:
@@ -167,50 +221,113 @@ def reliable_change(instrument, scale, pre: np.ndarray, post: np.ndarray, row: d
     return columns, participants
 
 
-def scale_row(instrument, scale, scale_scores: pd.DataFrame, items: dict, alpha: float) -> tuple[dict, pd.DataFrame | None, dict]:
-    """The results row, the reliable-change rows and the attrition row of one scale.
+def mixed_model_columns(model, from_index: int, to_index: int) -> dict:
+    """The ``lmm_*`` columns of one contrast of a fitted wave model (to_wave − from_wave)."""
+    contrast = model.contrast(from_index, to_index)
+    return {
+        "lmm_estimate": contrast.estimate, "lmm_se": contrast.se, "lmm_df": contrast.df,
+        "lmm_t": contrast.t, "lmm_p": contrast.p, "lmm_n": model.n_participants,
+    }  # fmt: skip
 
-    ``scale_scores`` has one row per participant (index = id) and ``pre``/``post`` columns;
-    ``items`` maps each wave to the scale's keyed item responses (None for a composite scale).
+
+def pairs_of(matrix: np.ndarray, from_index: int, to_index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The from and to scores of participants scored at both waves, and which rows they are."""
+    both = ~np.isnan(matrix[:, from_index]) & ~np.isnan(matrix[:, to_index])
+    return matrix[both, from_index], matrix[both, to_index], both
+
+
+def scale_analysis(instrument, scale, matrix: np.ndarray, ids: pd.Index, items: dict, design: Design, alpha: float, margin_dz: float | None):
+    """Every table's rows for one scale.
+
+    ``matrix`` holds the scale's scores, one row per participant (``ids``) and one column per
+    wave of ``design``, NaN where not scored; ``items`` maps the baseline and primary waves to the
+    scale's keyed item responses (None for a composite scale).
     """
-    paired = scale_scores.dropna()
-    pre, post = paired["pre"].to_numpy(dtype=float), paired["post"].to_numpy(dtype=float)
+    waves = list(design.waves)
+    base, primary = 0, waves.index(design.primary)
+    model = fit_wave_model(matrix)
+    pre, post, both = pairs_of(matrix, base, primary)
     row = paired_tests(pre, post, alpha)
-    for wave in ("pre", "post"):
+    for column, wave in (("pre", design.baseline), ("post", design.primary)):
         wave_reliability = reliability_at_wave(items[wave])
-        row.update({f"alpha_{wave}": wave_reliability["alpha"], f"alpha_n_{wave}": wave_reliability["n"], f"omega_{wave}": wave_reliability["omega"]})
+        row.update({f"alpha_{column}": wave_reliability["alpha"], f"alpha_n_{column}": wave_reliability["n"], f"omega_{column}": wave_reliability["omega"]})
     if scale.is_composite:
         row["notes"].append("a difference of two scales: no alpha or omega")
-    elif items["pre"] is not None:
-        item_count = items["pre"].shape[1]
+    elif items[design.baseline] is not None:
+        item_count = items[design.baseline].shape[1]
         if item_count < 3:
             row["notes"].append("one item: no alpha or omega" if item_count == 1 else "two items: no omega (one factor needs 3 or more)")
-    model = wave_effect(scale_scores["pre"].to_numpy(dtype=float), scale_scores["post"].to_numpy(dtype=float))
-    row.update(lmm_estimate=model.estimate, lmm_se=model.se, lmm_p=model.p, lmm_n=model.n_participants)
+    row.update(mixed_model_columns(model, base, primary))
     if model.note and row["n_pairs"]:
         row["notes"].append(model.note)
     change_columns, participants = reliable_change(instrument, scale, pre, post, row)
     row.update(change_columns)
-    counts = scale_scores.notna().sum()
+    scored = ~np.isnan(matrix)
     row.update(
         variable=scale.id,
         name=scale.name,
         instrument=instrument.label,
         domain=scale.domain or "",
         higher_is=scale.higher_is,
-        n_pre=int(counts["pre"]),
-        n_post=int(counts["post"]),
+        n_pre=int(scored[:, base].sum()),
+        n_post=int(scored[:, primary].sum()),
         note="; ".join(dict.fromkeys(row.pop("notes"))),
     )
     change_table = None
     if participants is not None:
-        change_table = pd.DataFrame({"variable": scale.id, **participants}, index=paired.index)
-    baseline = scale_scores["pre"].to_numpy(dtype=float)
-    completers = scale_scores["post"].notna().to_numpy()
-    scored = ~np.isnan(baseline)
-    attrition = compare_baseline(baseline[completers & scored], baseline[~completers & scored])
-    attrition.update(variable=scale.id, name=scale.name, instrument=instrument.label)
-    return row, change_table, attrition
+        change_table = pd.DataFrame({"variable": scale.id, **participants}, index=ids[both])
+    changes = [
+        contrast_row(scale, matrix, model, waves, from_wave, to_wave, kind, alpha, margin_dz)
+        for from_wave, to_wave, kind in design.contrasts
+    ]
+    trajectory = [
+        {"variable": scale.id, "name": scale.name, "wave": wave, "n": int(scored[:, j].sum()),
+         "mean": np.nanmean(matrix[:, j]) if scored[:, j].any() else np.nan,
+         "sd": np.nanstd(matrix[:, j], ddof=1) if scored[:, j].sum() > 1 else np.nan,
+         "lmm_mean": mean.estimate, "lmm_se": mean.se, "lmm_df": mean.df, "lmm_ci_low": mean.ci_low, "lmm_ci_high": mean.ci_high}
+        for j, (wave, mean) in enumerate(zip(waves, model.means))
+    ]  # fmt: skip
+    baseline = matrix[:, base]
+    attrition = []
+    for j, wave in enumerate(waves[1:], start=1):
+        seen = scored[:, j]
+        comparison = compare_baseline(baseline[seen & scored[:, base]], baseline[~seen & scored[:, base]])
+        comparison.update(variable=scale.id, wave=wave, name=scale.name, instrument=instrument.label)
+        attrition.append(comparison)
+    paired = pd.DataFrame({"variable": scale.id, "baseline": pre, "primary": post})
+    return row, changes, trajectory, change_table, attrition, paired
+
+
+def contrast_row(scale, matrix, model, waves, from_wave, to_wave, kind, alpha, margin_dz) -> dict:
+    """One row of ``changes``: the paired statistics of from_wave → to_wave, the mixed model's
+    contrast and, for a maintenance contrast with a margin, the equivalence test."""
+    i, j = waves.index(from_wave), waves.index(to_wave)
+    before, after, _ = pairs_of(matrix, i, j)
+    paired = paired_tests(before, after, alpha)
+    row = {"variable": scale.id, "name": scale.name, "from_wave": from_wave, "to_wave": to_wave, "contrast": kind}
+    row.update({column.replace("_pre", "_from").replace("_post", "_to"): paired[column] for column in CHANGE_STATISTICS})
+    row.update(mixed_model_columns(model, i, j))
+    row.update(dict.fromkeys(EQUIVALENCE_COLUMNS, np.nan))
+    if kind == "maintenance" and margin_dz is not None:
+        equivalence = paired_tost(paired["mean_diff"], paired["sd_diff"], paired["n_pairs"], margin_dz, alpha)
+        row.update(tost_low=equivalence.low_bound, tost_high=equivalence.high_bound, p_tost=equivalence.p)
+    notes = paired["notes"]
+    if model.note and paired["n_pairs"]:
+        notes.append(model.note)
+    row["note"] = "; ".join(dict.fromkeys(notes))
+    return row
+
+
+def adjust_and_classify(table: pd.DataFrame, correction: str, alpha: float, higher_is: pd.Series) -> pd.DataFrame:
+    """``p_holm``, ``p_fdr`` across the rows of ``table`` (one family) and each row's ``outcome``."""
+    table = table.copy()
+    table["p_holm"] = adjust_p(table["p"], "holm")
+    table["p_fdr"] = adjust_p(table["p"], "fdr")
+    table["outcome"] = [
+        classify_outcome(diff, p, direction, alpha)
+        for diff, p, direction in zip(table["mean_diff"], table[f"p_{correction}"], higher_is)
+    ]
+    return table
 
 
 def analyze(
@@ -222,40 +339,49 @@ def analyze(
 ) -> Analysis:
     """The full analysis of every analysed scale of ``study`` (see the module docstring).
 
-    ``scores`` is long (one row per participant per wave); ``responses`` maps each wave to its
-    validated item responses (for alpha and omega; without it they are empty). Correction and
-    alpha default to the study's ``analysis`` options.
+    ``scores`` is long (one row per participant per wave: the id column, ``wave``, one column per
+    scale); ``responses`` maps each wave to its validated item responses (for alpha and omega;
+    without it they are empty). Correction and alpha default to the study's ``analysis`` options.
     """
-    correction = correction or study.config.analysis.correction
-    alpha = study.config.analysis.alpha if alpha is None else alpha
-    wide = scores_by_wave(scores, study.id_column)
-    rows, change_tables, attrition_rows = [], [], []
+    options = study.config.analysis
+    correction = correction or options.correction
+    alpha = options.alpha if alpha is None else alpha
+    design = Design.of(study)
+    wide = scores_by_wave(scores, study.id_column, design.waves)
+    rows, change_rows, trajectory_rows, change_tables, attrition_rows, paired = [], [], [], [], [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         for instrument, scale in study.scales:
             items = {
-                wave: None
-                if responses is None or scale.is_composite
-                else keyed_items(responses[wave], instrument, scale)
-                for wave in ("pre", "post")
+                wave: None if responses is None or scale.is_composite else keyed_items(responses[wave], instrument, scale)
+                for wave in (design.baseline, design.primary)
             }
-            row, change_table, attrition = scale_row(instrument, scale, wide[scale.id], items, alpha)
+            matrix = wide[scale.id].to_numpy(dtype=float)
+            row, changes, trajectory, change_table, attrition, pairs = scale_analysis(
+                instrument, scale, matrix, wide.index, items, design, alpha, options.maintenance_margin_dz
+            )
             rows.append(row)
-            attrition_rows.append(attrition)
+            change_rows.extend(changes)
+            trajectory_rows.extend(trajectory)
+            attrition_rows.extend(attrition)
+            paired.append(pairs)
             if change_table is not None:
                 change_tables.append(change_table)
     results = pd.DataFrame(rows)
-    results["p_holm"] = adjust_p(results["p"], "holm")
-    results["p_fdr"] = adjust_p(results["p"], "fdr")
-    decisive = results[f"p_{correction}"]
-    results["outcome"] = [
-        classify_outcome(diff, p, direction, alpha)
-        for diff, p, direction in zip(results["mean_diff"], decisive, results["higher_is"])
-    ]
+    results = adjust_and_classify(results, correction, alpha, results["higher_is"])
+    directions = dict(zip(results["variable"], results["higher_is"]))
+    changes = pd.DataFrame(change_rows)
+    families = []
+    for _, family in changes.groupby(["from_wave", "to_wave"], sort=False):
+        families.append(adjust_and_classify(family, correction, alpha, family["variable"].map(directions)))
+    changes = pd.concat(families) if families else changes
     return Analysis(
         results=results[RESULT_COLUMNS],
+        changes=changes.sort_index(kind="stable").reindex(columns=CHANGE_COLUMNS).reset_index(drop=True),
+        trajectory=pd.DataFrame(trajectory_rows).reindex(columns=TRAJECTORY_COLUMNS),
         reliable_change=reliable_change_table(change_tables, study.id_column),
         attrition=pd.DataFrame(attrition_rows).reindex(columns=ATTRITION_COLUMNS),
+        paired=pd.concat(paired, ignore_index=True).reindex(columns=PAIRED_COLUMNS) if paired else pd.DataFrame(columns=PAIRED_COLUMNS),
     )
 
 

@@ -33,7 +33,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     improved = int((run.results["outcome"] == "improved").sum())
     flow = run.flow
     print(
-        f"{study.name}: {len(run.results)} variables, {flow['matched']} participants at both waves, "
+        f"{study.name}: {len(run.results)} variables, {flow['matched']} participants at {study.baseline} and {study.primary}, "
         f"{improved} significantly improved ({study.config.analysis.correction}, alpha {study.config.analysis.alpha})"
     )
     for wave in run.waves:
@@ -47,11 +47,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(f"note: {cells} cells read as missing are listed in data-quality.csv")
         if normalised:
             print(f"note: {normalised} ids were normalised (Unicode NFC, invisible characters removed); listed in data-quality.csv")
+    baseline_only = flow[f"{study.baseline}_only"]
+    without_baseline = sum(flow[f"{wave}_only"] for wave in study.later_waves)
     if flow["matched"] == 0:
-        print(f"warning: no participant id appears in both waves; check that '{study.id_column}' holds the same ids in both files")
-    elif flow["pre_only"] or flow["post_only"]:
-        typo_hint = "; ids seen after only may be typos (or differ in case: see data.id_case)" if flow["post_only"] else ""
-        print(f"note: {flow['pre_only']} participants answered before only, {flow['post_only']} after only (unmatched.csv){typo_hint}")
+        print(f"warning: no participant id appears in both {study.baseline} and {study.primary}; check that '{study.id_column}' holds the same ids in both files")
+    elif baseline_only or without_baseline:
+        typo_hint = "; ids seen without a baseline may be typos (or differ in case: see data.id_case)" if without_baseline else ""
+        print(
+            f"note: {baseline_only} participants answered at baseline only, {without_baseline} answers came from people with no "
+            f"baseline (unmatched.csv){typo_hint}"
+        )
     for path in written:
         print(f"wrote {path}")
     return 0

@@ -24,7 +24,7 @@ from .ingest import read_wave
 from .outputs import OutputFolder
 from .privacy import load_key, redcap_identifier_fields
 from .score import score_responses
-from .study import WAVES, Study, WaveSource
+from .study import STUDY_FILE, Study, WaveSource
 from .subgroups import SUBGROUP_COLUMNS, subgroup_results
 from .validate import EXCLUSION_COLUMNS, PROBLEM_COLUMNS, ValidatedWave, validate_wave
 
@@ -39,10 +39,13 @@ class StudyRun:
     study: Study
     waves: tuple[ValidatedWave, ...]
     scores: pd.DataFrame  # long: id column, wave, one column per scale
-    results: pd.DataFrame  # one row per scale (see pipeline.analyze.RESULT_COLUMNS)
-    reliable_change: pd.DataFrame  # one row per paired participant per scale
-    attrition: pd.DataFrame  # one row per scale: completers against non-completers at baseline
+    results: pd.DataFrame  # one row per scale: baseline -> primary (see pipeline.analyze.RESULT_COLUMNS)
+    reliable_change: pd.DataFrame  # one row per paired participant per scale (baseline -> primary)
+    attrition: pd.DataFrame  # one row per scale and later wave: seen at that wave against not, at baseline
     attributes: pd.DataFrame = field(default_factory=pd.DataFrame)  # baseline: id column + one text column per subgroup
+    changes: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per scale and contrast (pipeline.analyze.CHANGE_COLUMNS)
+    trajectory: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per scale and wave
+    paired: pd.DataFrame = field(default_factory=pd.DataFrame)  # baseline and primary scores of every pair, per scale, no ids
 
     @property
     def ledger(self) -> pd.DataFrame:
@@ -67,16 +70,26 @@ class StudyRun:
 
     @property
     def unmatched(self) -> pd.DataFrame:
-        """Participants accepted in one wave only (for the researcher; never in the funder's PDF)."""
-        ids = self.accepted_ids
-        rows = [(wave, participant) for wave, other in (("pre", "post"), ("post", "pre")) for participant in sorted(ids[wave] - ids[other])]
+        """Participants who cannot be followed (for the researcher; never in the funder's PDF): those
+        accepted at baseline and at no later wave (``wave`` = the baseline), and, per later wave, those
+        accepted there but not at baseline."""
+        ids, baseline = self.accepted_ids, self.study.baseline
+        later = self.study.later_waves
+        seen_later = set().union(*(ids[wave] for wave in later))
+        rows = [(baseline, participant) for participant in sorted(ids[baseline] - seen_later)]
+        rows += [(wave, participant) for wave in later for participant in sorted(ids[wave] - ids[baseline])]
         return pd.DataFrame(rows, columns=["wave", "participant"])
 
     @cached_property
     def flow(self) -> dict[str, int]:
-        """Participant counts for the flow diagram, from the ledger: rows of each wave (a REDCap file's
-        rows of the other event not counted), rows excluded per reason, accepted ids and those in both."""
-        ids = self.accepted_ids
+        """Participant counts for the flow diagram, from the ledger, keyed by wave name: ``rows_<wave>``
+        (a REDCap file's rows of other events not counted), ``excluded_<wave>_<reason>``, ``valid_<wave>``
+        (accepted ids); ``matched``, those accepted at baseline and at the primary endpoint (the
+        confirmatory pairs); ``matched_<wave>`` the same for every other later wave;
+        ``<baseline>_only``, accepted at baseline and at no later wave; ``<wave>_only`` per later
+        wave, accepted there but not at baseline."""
+        ids, baseline, primary = self.accepted_ids, self.study.baseline, self.study.primary
+        later = self.study.later_waves
         counts = {}
         for validated in self.waves:
             wave = validated.wave
@@ -85,14 +98,12 @@ class StudyRun:
             for reason, count in reasons.items():
                 if reason != "other_event":
                     counts[f"excluded_{wave}_{reason}"] = int(count)
-        return {
-            **counts,
-            "valid_pre": len(ids["pre"]),
-            "valid_post": len(ids["post"]),
-            "matched": len(ids["pre"] & ids["post"]),
-            "pre_only": len(ids["pre"] - ids["post"]),
-            "post_only": len(ids["post"] - ids["pre"]),
-        }
+        counts |= {f"valid_{wave}": len(ids[wave]) for wave in self.study.wave_names}
+        counts["matched"] = len(ids[baseline] & ids[primary])
+        counts |= {f"matched_{wave}": len(ids[baseline] & ids[wave]) for wave in later if wave != primary}
+        counts[f"{baseline}_only"] = len(ids[baseline] - set().union(*(ids[wave] for wave in later)))
+        counts |= {f"{wave}_only": len(ids[wave] - ids[baseline]) for wave in later}
+        return counts
 
     @cached_property
     def subgroup_results(self) -> pd.DataFrame:
@@ -101,7 +112,8 @@ class StudyRun:
         subgroups = self.study.config.subgroups
         if not subgroups:
             return pd.DataFrame(columns=SUBGROUP_COLUMNS)
-        return subgroup_results(self.scores, self.results, self.attributes, self.study.id_column, subgroups)
+        waves = (self.study.baseline, self.study.primary)
+        return subgroup_results(self.scores, self.results, self.attributes, self.study.id_column, subgroups, waves)
 
 
 def check_ledger_balances(wave: ValidatedWave) -> None:
@@ -122,17 +134,18 @@ def run_study(study: Study, pseudonym_key: bytes | None = None) -> StudyRun:
     if options.pseudonymise is not None and pseudonym_key is None:
         pseudonym_key = study_key(study)
     waves = []
-    for wave in WAVES:
+    for wave in study.wave_names:
         source = study.wave_sources[wave]
         export = read_wave(wave, study.wave_files[wave], source)
         withdrawn = set().union(*(w.no_consent for w in waves))
         identifiers = [*study.config.identifiers, *dictionary_identifiers(study, wave)]
         validated = validate_wave(
             export, study.instruments, study.id_column, source, options, identifiers, pseudonym_key, withdrawn,
-            subgroups=study.config.subgroups,
+            subgroups=study.config.subgroups, baseline=wave == study.baseline,
         )
         check_ledger_balances(validated)
         waves.append(replace(validated, file=source.file))  # as study.yaml names it: outputs do not depend on the path typed
+    check_waves_follow_baseline(study, waves)
     scored = []
     for validated in waves:
         frame = score_responses(validated.responses, study.instruments, study.id_column)
@@ -147,8 +160,25 @@ def run_study(study: Study, pseudonym_key: bytes | None = None) -> StudyRun:
         results=analysis.results,
         reliable_change=analysis.reliable_change,
         attrition=analysis.attrition,
-        attributes=waves[WAVES.index("pre")].attributes,
+        attributes=waves[0].attributes,
+        changes=analysis.changes,
+        trajectory=analysis.trajectory,
+        paired=analysis.paired,
     )
+
+
+def check_waves_follow_baseline(study: Study, waves: list[ValidatedWave]) -> None:
+    """Stop when a later wave's accepted ids and the baseline's are both there but share none: the
+    file is of another study, or the ids were written differently (a wave with no usable rows is
+    reported, not refused)."""
+    baseline = set(waves[0].responses[study.id_column])
+    for validated in waves[1:]:
+        later = set(validated.responses[study.id_column])
+        if baseline and later and not baseline & later:
+            raise PipelineError(
+                f"{study.folder / STUDY_FILE}: waves.{validated.wave}: no participant id of {validated.file} is in the "
+                f"baseline's ({waves[0].file}); check the file is this study's and '{study.id_column}' holds the same ids (data.id_case)"
+            )
 
 
 def dictionary_identifiers(study: Study, wave: str) -> list[str]:
@@ -230,6 +260,8 @@ def write_run(run: StudyRun, folder: OutputFolder, pdf: bool = True) -> list[Pat
     tables = {
         "scores.csv": run.scores,
         "results.csv": run.results,
+        "changes.csv": run.changes,
+        "trajectory.csv": run.trajectory,
         "reliable_change.csv": run.reliable_change,
         "attrition.csv": run.attrition,
         "ledger.csv": run.ledger,
@@ -261,6 +293,8 @@ def publication_tables(run: StudyRun) -> dict[str, pd.DataFrame]:
     )
     tables = {
         "results": run.results,
+        "changes": run.changes,
+        "trajectory": run.trajectory,
         "reliable change": categories,
         "attrition": run.attrition,
         "participant flow": flow,

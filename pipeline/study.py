@@ -1,7 +1,9 @@
 """Study definitions: ``surveys/<study>/study.yaml`` resolved into paths and instruments.
 
 A study names its participant id column, its instruments (looked up in the study folder's own
-``instruments/`` first, then in the library) and its two waves. A wave is an export file whose
+``instruments/`` first, then in the library) and its waves: an ordered mapping of 2 to 12, in time
+order, the first being the baseline and ``analysis.primary`` (default: the second) the primary
+endpoint; every name is a role the code reads from here, never a literal. A wave is an export file whose
 path is relative to the study folder, written either as the path alone (a plain UTF-8 CSV whose
 item columns are named by item id) or as a mapping that says how to read it: its ``format``
 (csv, tsv, excel, spss, qualtrics, redcap), ``encoding``, ``delimiter``, ``sheet``, the REDCap
@@ -29,19 +31,25 @@ from .instruments import ID_PATTERN, LIBRARY_DIR, Instrument, Scale, clashing_id
 from .privacy import identifying_reason
 from .yamlio import describe_validation_error, read_yaml_mapping
 
-WAVES = ("pre", "post")
 STUDY_FILE = "study.yaml"
+#: Wave names: identifiers that every fielding target accepts (REDCap, XLSForm, SPSS), and that can
+#: never be confused with a path or a column suffix.
+WAVE_NAME = r"^[a-z][a-z0-9_]{0,25}$"
+MIN_WAVES, MAX_WAVES = 2, 12
 
 
 class AnalysisOptions(BaseModel):
-    """Which multiple-testing correction decides a variable's ``outcome``, at which alpha, and
-    whether instruments' secondary scores (``role: secondary``) join the analysed family."""
+    """Which multiple-testing correction decides a variable's ``outcome``, at which alpha, whether
+    instruments' secondary scores (``role: secondary``) join the analysed family, which wave is the
+    primary endpoint (default: the second), and the equivalence margin (in d_z) of a maintenance test."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     correction: Literal["holm", "fdr"] = "holm"
     alpha: float = Field(default=0.05, gt=0, lt=1)
     include_secondary: bool = False
+    primary: str | None = None
+    maintenance_margin_dz: float | None = Field(default=None, gt=0, le=2)
 
 
 class ReportOptions(BaseModel):
@@ -94,7 +102,8 @@ FORMAT_BY_SUFFIX = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".xlsx": "excel
 
 
 class WaveSource(BaseModel):
-    """How to read one wave's export (``waves.pre`` / ``waves.post`` in ``study.yaml``)."""
+    """How to read one wave's export (``waves.<wave>`` in ``study.yaml``), and how reports name it:
+    ``label`` (e.g. "6 months after") and ``weeks`` since baseline (spaces a trajectory chart)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -107,6 +116,14 @@ class WaveSource(BaseModel):
     dictionary: str | None = Field(default=None, min_length=1)
     columns: dict[str, str] = Field(default_factory=dict)
     column_pattern: str | None = None
+    label: str | None = Field(default=None, min_length=1, max_length=40)
+    weeks: float | None = Field(default=None, ge=0, le=1040)
+
+    @field_validator("weeks", mode="before")
+    @classmethod
+    def _weeks_is_a_number(cls, weeks):
+        """``weeks: 26`` (an integer) is as good as ``26.0``; strict mode would refuse it."""
+        return float(weeks) if isinstance(weeks, int) and not isinstance(weeks, bool) else weeks
 
     @field_validator("delimiter")
     @classmethod
@@ -179,7 +196,7 @@ class StudyConfig(BaseModel):
     name: str = Field(min_length=1)
     id_column: str = Field(min_length=1)
     instruments: list[Annotated[str, Field(pattern=ID_PATTERN)]] = Field(min_length=1)
-    waves: dict[Literal["pre", "post"], WaveSource]
+    waves: dict[Annotated[str, Field(pattern=WAVE_NAME)], WaveSource] = Field(min_length=MIN_WAVES, max_length=MAX_WAVES)
     identifiers: list[str] = Field(default_factory=list)
     subgroups: list[str] = Field(default_factory=list)
     data: DataOptions = DataOptions()
@@ -196,7 +213,18 @@ class StudyConfig(BaseModel):
     def _path_is_a_csv_source(cls, waves):
         """A wave written as a bare path is a plain CSV: the same as ``{file: <path>}``."""
         if not isinstance(waves, dict):
+            if isinstance(waves, list):
+                raise ValueError("waves must be a mapping in time order, e.g. waves: {pre: pre.csv, post: post.csv}")
             return waves
+        if not MIN_WAVES <= len(waves) <= MAX_WAVES:
+            raise ValueError(
+                f"a study has {MIN_WAVES} to {MAX_WAVES} waves in time order (the first is the baseline); found {len(waves)}"
+            )
+        for wave in waves:
+            if not isinstance(wave, str) or not re.match(WAVE_NAME, wave):
+                raise ValueError(
+                    f"wave name {str(wave)[:30]!r} must be lower-case letters, digits and _ (a letter first, at most 26), e.g. followup_6m"
+                )
         for wave, entry in waves.items():
             if not isinstance(entry, (str, dict)):
                 raise ValueError(f"waves.{wave} must be a file path or a mapping such as {{file: pre.csv, format: csv}}")
@@ -219,6 +247,29 @@ class Study:
     config: StudyConfig
     instruments: tuple[Instrument, ...]
     instrument_files: tuple[Path, ...]
+
+    @property
+    def wave_names(self) -> tuple[str, ...]:
+        """The waves in time order, as ``study.yaml`` lists them; the first is the baseline."""
+        return tuple(self.config.waves)
+
+    @property
+    def baseline(self) -> str:
+        return self.wave_names[0]
+
+    @property
+    def primary(self) -> str:
+        """The primary endpoint: ``analysis.primary``, else the second wave."""
+        return self.config.analysis.primary or self.wave_names[1]
+
+    @property
+    def later_waves(self) -> tuple[str, ...]:
+        """Every wave after the baseline, in time order."""
+        return self.wave_names[1:]
+
+    def wave_label(self, wave: str) -> str:
+        """How reports name ``wave``: its ``label``, else its name."""
+        return self.config.waves[wave].label or wave
 
     @property
     def wave_sources(self) -> dict[str, WaveSource]:
@@ -270,9 +321,20 @@ PSEUDONYMISE_HINT = "pseudonymise the ids: set data: {pseudonymise: {key_env: IM
 
 def _study_problems(config: StudyConfig, instruments: list[Instrument]) -> list[str]:
     problems = []
-    missing_waves = [wave for wave in WAVES if wave not in config.waves]
-    if missing_waves:
-        problems.append(f"waves: needs both 'pre' and 'post' files; missing {', '.join(missing_waves)}")
+    names = list(config.waves)
+    primary = config.analysis.primary
+    if primary is not None and primary not in names[1:]:
+        what = "the baseline (the first wave)" if primary == names[0] else "not a wave of this study"
+        problems.append(f"analysis.primary: '{primary[:30]}' is {what}; name one of the later waves: {', '.join(names[1:])}")
+    labels = [source.label for source in config.waves.values() if source.label]
+    if len(set(labels)) < len(labels):
+        problems.append("waves: two waves have the same label; give each its own, so reports can tell them apart")
+    weeks = [source.weeks for source in config.waves.values()]
+    if any(w is not None for w in weeks):
+        if any(w is None for w in weeks):
+            problems.append("waves: weeks is given for some waves only; give it for every wave (the baseline is usually 0) or for none")
+        elif any(later <= earlier for earlier, later in zip(weeks, weeks[1:])):
+            problems.append("waves: weeks must increase from wave to wave, in the order the waves are listed")
     folded = [name.casefold() for name in config.instruments]
     duplicates = sorted({name for name in config.instruments if folded.count(name.casefold()) > 1})
     if duplicates:
@@ -284,8 +346,8 @@ def _study_problems(config: StudyConfig, instruments: list[Instrument]) -> list[
     columns = {column for instrument in instruments for column in instrument.column_ids}
     if config.id_column in columns or config.id_column == "wave":
         problems.append(f"id_column: '{config.id_column}' clashes with an item or scale id (or 'wave')")
-    baseline = config.waves.get("pre")
-    why = identifying_reason(config.id_column, config.identifiers, baseline.resolved_format if baseline else "csv")
+    baseline = next(iter(config.waves.values()))
+    why = identifying_reason(config.id_column, config.identifiers, baseline.resolved_format)
     if why and config.data.pseudonymise is None:
         problems.append(f"id_column: '{config.id_column[:40]}' is {why}; {PSEUDONYMISE_HINT}")
     problems.extend(_subgroup_problems(config, instruments))
@@ -304,9 +366,9 @@ def _subgroup_problems(config: StudyConfig, instruments: list[Instrument]) -> li
         for instrument in instruments
         for column in instrument.column_ids
     }
-    baseline = config.waves.get("pre")
-    exported = {baseline.export_column(item_id): item_id for i in instruments for item_id in i.item_ids} if baseline else {}
-    fmt = baseline.resolved_format if baseline else "csv"
+    baseline_name, baseline = next(iter(config.waves.items()))
+    exported = {baseline.export_column(item_id): item_id for i in instruments for item_id in i.item_ids}
+    fmt = baseline.resolved_format
     for name in dict.fromkeys(config.subgroups):
         if not _is_plain_column_name(name):
             problems.append(f"subgroups: {name!r} is not a plain column name; write the column as the baseline export's header names it")
@@ -321,7 +383,7 @@ def _subgroup_problems(config: StudyConfig, instruments: list[Instrument]) -> li
             )
         elif name in exported:
             problems.append(
-                f"subgroups: '{name}' is the baseline export's column of item {exported[name]} (waves.pre); a subgroup is a "
+                f"subgroups: '{name}' is the baseline export's column of item {exported[name]} (waves.{baseline_name}); a subgroup is a "
                 "column holding a participant attribute such as a cohort or site"
             )
         elif why := identifying_reason(name, config.identifiers, fmt):
@@ -437,4 +499,4 @@ def _is_plain_column_name(text: str) -> bool:
     return bool(text.strip()) and text == text.strip() and not re.search(r"[\r\n]", text)
 
 
-__all__ = ["Study", "StudyConfig", "AnalysisOptions", "DataOptions", "ReportOptions", "WaveSource", "WAVES", "load_study"]
+__all__ = ["Study", "StudyConfig", "AnalysisOptions", "DataOptions", "ReportOptions", "WaveSource", "WAVE_NAME", "load_study"]

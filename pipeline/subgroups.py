@@ -1,6 +1,6 @@
 """Subgroups: the paired change of every analysed variable within each cohort, site or other group.
 
-A study lists in ``subgroups:`` columns of its baseline (pre) export that hold a participant
+A study lists in ``subgroups:`` columns of its baseline export that hold a participant
 attribute, e.g. ``subgroups: [cohort]``. Validation carries them, as text, for the accepted
 baseline rows (``ValidatedWave.attributes``). Here, for each subgroup column, each of its values
 and each analysed variable, the participants of that value who have a score at both waves (pairs
@@ -55,12 +55,17 @@ def value_order(values: pd.Series) -> list[str]:
 
 
 def subgroup_results(
-    scores: pd.DataFrame, results: pd.DataFrame, attributes: pd.DataFrame, id_column: str, subgroups: list[str]
+    scores: pd.DataFrame,
+    results: pd.DataFrame,
+    attributes: pd.DataFrame,
+    id_column: str,
+    subgroups: list[str],
+    waves: tuple[str, str],
 ) -> pd.DataFrame:
     """Paired statistics per subgroup value and variable; exploratory, with no multiplicity correction.
 
-    ``scores`` is long (the id column, ``wave`` = pre/post, one column per scale, as
-    ``StudyRun.scores``); ``results`` names the analysed variables (columns ``variable`` and
+    ``scores`` is long (the id column, ``wave``, one column per scale, as ``StudyRun.scores``);
+    ``waves`` are the baseline and the primary endpoint, whose change is broken down; ``results`` names the analysed variables (columns ``variable`` and
     ``name``) in the order of the rows returned; ``attributes`` holds the accepted baseline
     participants' subgroup values (the id column plus one column per subgroup, as
     ``ValidatedWave.attributes``). A participant belongs to the value of their baseline row;
@@ -78,8 +83,9 @@ def subgroup_results(
     """
     if not subgroups:
         return pd.DataFrame(columns=SUBGROUP_COLUMNS)
-    wide = scores_by_wave(scores, id_column)
-    baseline_ids = scores.loc[scores["wave"] == "pre", id_column].unique()
+    wide = scores_by_wave(scores, id_column, waves)
+    baseline, primary = waves
+    baseline_ids = scores.loc[scores["wave"] == baseline, id_column].unique()
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -89,7 +95,7 @@ def subgroup_results(
                 members = wide.index.intersection(values.index[values == value])
                 for variable, name in zip(results["variable"], results["name"]):
                     pairs = wide.loc[members, variable].dropna()
-                    numbers = paired_statistics(pairs["pre"].to_numpy(dtype=float), pairs["post"].to_numpy(dtype=float))
+                    numbers = paired_statistics(pairs[baseline].to_numpy(dtype=float), pairs[primary].to_numpy(dtype=float))
                     rows.append(
                         {"subgroup": subgroup, "value": value, "variable": variable, "name": name, "n_pairs": int(numbers["n_pairs"]),
                          **{statistic: numbers[statistic] for statistic in SUBGROUP_STATISTICS}}  # fmt: skip

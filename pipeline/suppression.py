@@ -123,11 +123,13 @@ def collapse_small_categories(categories: list[tuple[str, int]], threshold: int)
 
 #: Columns of a results row that describe the variable or count people, never a score: kept when
 #: the row's statistics are withheld (counts are then shown through ``suppress_count``).
-DESCRIPTIVE_COLUMNS = ("variable", "name", "instrument", "domain", "higher_is", "n_pre", "n_post", "n_pairs")
+DESCRIPTIVE_COLUMNS = (
+    "variable", "name", "instrument", "domain", "higher_is", "n_pre", "n_post", "n_pairs", "wave", "from_wave", "to_wave", "contrast",
+)  # fmt: skip
 #: The outcome a withheld row is published with.
 TOO_FEW = "too few to report"
 #: Statistics of the intention-to-treat mixed model, which also use participants scored at one wave only.
-MIXED_MODEL_COLUMNS = ("lmm_estimate", "lmm_se", "lmm_p")
+MIXED_MODEL_COLUMNS = ("lmm_estimate", "lmm_se", "lmm_df", "lmm_t", "lmm_p")
 
 
 def _blank(frame: pd.DataFrame, rows: pd.Series, columns: list[str]) -> pd.DataFrame:
@@ -142,14 +144,15 @@ def _blank(frame: pd.DataFrame, rows: pd.Series, columns: list[str]) -> pd.DataF
 
 
 def publishable_results(results: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    """``results`` (``results.csv``) as both reports may show it: no statistic of fewer than ``t`` people.
+    """``results`` (``results.csv``, or ``changes.csv``: one row per contrast) as both reports may show
+    it: no statistic of fewer than ``t`` people.
 
     * A variable with 1 to t − 1 pairs has every statistic withheld (means, SDs, change, tests,
       effect sizes, reliability, reliable change, the mixed model) and outcome ``"too few to
       report"``: with one or two pairs the means and SDs give each person's scores away, and
       every other statistic is a function of the same few scores.
     * The mixed model also uses the participants scored at one wave only (``lmm_n − n_pairs``
-      of them). When they are 1 to t − 1, ``lmm_estimate``, ``lmm_se`` and ``lmm_p`` are
+      of them). When they are 1 to t − 1, the ``lmm_*`` figures (``MIXED_MODEL_COLUMNS``) are
       withheld: with the pairs' means, SDs and change published, the estimate is a known
       function of those few people's scores and could be solved for them.
 
@@ -190,3 +193,20 @@ def publishable_attrition(attrition: pd.DataFrame, threshold: int) -> pd.DataFra
     small = ((counts > 0) & (counts < threshold)).any(axis=1)
     statistics = [column for column in shown.columns if column not in (*DESCRIPTIVE_COLUMNS, "n_completers", "n_noncompleters", "note")]
     return _blank(shown, small, statistics)
+
+
+def publishable_trajectory(trajectory: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """``trajectory.csv`` as both reports may show it: a wave scored for 1 to t − 1 people on a
+    variable has its observed mean and SD and the model's mean at that wave withheld (the model's
+    mean there is close to a function of those few scores), and ``withheld`` says so.
+
+    >>> table = pd.DataFrame({"variable": ["a", "a"], "wave": ["pre", "post"], "n": [40, 3], "mean": [3.1, 2.0], "lmm_mean": [3.1, 2.2]})
+    >>> publishable_trajectory(table, 10)[["mean", "lmm_mean", "withheld"]].values.tolist()
+    [[3.1, 3.1, False], [nan, nan, True]]
+    """
+    shown = trajectory.copy()
+    counts = shown["n"].fillna(0).astype(int)
+    small = (counts > 0) & (counts < threshold)
+    shown = _blank(shown, small, [column for column in shown.columns if column not in (*DESCRIPTIVE_COLUMNS, "n")])
+    shown["withheld"] = small.to_numpy()
+    return shown

@@ -56,8 +56,6 @@ EXCLUSION_REASONS = {
 }
 #: Cells that mean "no answer" in common exports (compared case-insensitively).
 MISSING_MARKERS = ["na", "n/a", "#n/a", "nan", "null", "none", "-", "--", ".", "missing", "skipped", "not answered"]
-CONSENT_WAVE = "pre"  # consent is asked at baseline; it covers the participant's later rows
-ATTRIBUTE_WAVE = "pre"  # subgroup columns (cohort, site) are read from the baseline export
 QUALTRICS_PREVIEW = {"1", "2", "17"}
 QUALTRICS_SPAM = {"8", "9", "12"}
 FALSE_TEXT = {"0", "false", "no"}
@@ -243,10 +241,11 @@ def range_problems(values: pd.DataFrame, instruments, wave: str) -> pd.DataFrame
     return pd.DataFrame(columns=PROBLEM_COLUMNS)
 
 
-def required_columns(source: WaveSource, item_ids: list[str], id_column: str, options: DataOptions, fmt: str, wave: str) -> dict[str, str]:
-    """Our name -> export column for every column the rules need; the export must have them all."""
+def required_columns(source: WaveSource, item_ids: list[str], id_column: str, options: DataOptions, fmt: str, baseline: bool) -> dict[str, str]:
+    """Our name -> export column for every column the rules need; the export must have them all.
+    Consent is asked at baseline and covers the participant's later rows."""
     needed = {id_column: id_column, **{item_id: source.export_column(item_id) for item_id in item_ids}}
-    if options.consent and wave == CONSENT_WAVE:
+    if options.consent and baseline:
         needed["__consent"] = options.consent.column
     if options.timestamp_column:
         needed["__timestamp"] = options.timestamp_column
@@ -286,7 +285,7 @@ def check_subgroup_columns(export: WaveExport, subgroups: list[str]) -> None:
     hint = f" (the header has {', '.join(similar)})" if similar else ""
     shown = ", ".join(column[:40] for column in absent[:3]) + (f" and {len(absent) - 3} more" if len(absent) > 3 else "")
     raise PipelineError(
-        f"{export.path}: row 1: subgroup column(s) not found: {shown}{hint}; subgroups are read from the baseline (pre) "
+        f"{export.path}: row 1: subgroup column(s) not found: {shown}{hint}; subgroups are read from the baseline "
         "export's header as spelled there: correct the name in subgroups or remove it"
     )
 
@@ -445,20 +444,22 @@ def validate_wave(
     pseudonym_key: bytes | None = None,
     withdrawn: set[str] | None = None,
     subgroups: list[str] | None = None,
+    baseline: bool = True,
 ) -> ValidatedWave:
     """Apply the rules of the module docstring to one wave's export.
 
     ``withdrawn`` holds the (normalised) ids that did not consent at baseline: their rows in a
     later wave are excluded as ``no_consent`` too. The ids found are in ``ValidatedWave.no_consent``.
-    ``subgroups`` (the study's ``subgroups``) are read in the baseline wave only, into
+    ``baseline`` says whether this is the study's first wave, where consent is asked and
+    ``subgroups`` (the study's ``subgroups``) are read, into
     ``ValidatedWave.attributes``; a column missing from the baseline export stops the run.
     """
     source = source or WaveSource(file=export.path.name)
     options = options or DataOptions()
     item_ids = [item_id for instrument in instruments for item_id in instrument.item_ids]
-    needed = required_columns(source, item_ids, id_column, options, export.format, export.wave)
+    needed = required_columns(source, item_ids, id_column, options, export.format, baseline)
     check_columns(export, needed)
-    attribute_columns = list(subgroups or []) if export.wave == ATTRIBUTE_WAVE else []
+    attribute_columns = list(subgroups or []) if baseline else []
     check_subgroup_columns(export, attribute_columns)
     check_identifying_uses(export, needed, id_column, attribute_columns, identifiers or [], pseudonym_key is not None, export.wave)
     text = pd.DataFrame({ours: export.table[theirs] for ours, theirs in needed.items()}, index=export.table.index)

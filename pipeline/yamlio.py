@@ -327,6 +327,10 @@ def _plain_message(err: dict) -> str:
     if kind == "literal_error":
         return f"{printable(err['msg']).lower()}, got {shown(err.get('input'))}"
     message = printable(err["msg"])
+    if kind == "value_error":  # our own validators' messages say what was wrong; a whole mapping echoed adds nothing
+        message = message.removeprefix("Value error, ")
+        if isinstance(err.get("input"), (dict, list)):
+            return message
     if len(message) > 120:
         message = message[:117] + "..."
     return f"{message} (got {shown(err.get('input'))})"

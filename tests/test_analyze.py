@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.analyze import RESULT_COLUMNS, classify_outcome, paired_scores, reliable_change, scores_by_wave
+from pipeline.analyze import RESULT_COLUMNS, classify_outcome, reliable_change, scores_by_wave
 from pipeline.instruments import Instrument
 from pipeline.run import run_study, write_outputs
 from pipeline.statistics.paired import paired_statistics
@@ -34,7 +34,7 @@ def test_pairs_are_formed_by_id_not_row_order():
     scores = pd.DataFrame(
         {"pid": ["a", "b", "c", "c", "a", "d"], "wave": ["pre", "pre", "pre", "post", "post", "post"], "s": [1.0, 2.0, 3.0, 5.0, 4.0, 9.0]}
     )
-    pairs = paired_scores(scores_by_wave(scores, "pid"), "s")
+    pairs = scores_by_wave(scores, "pid", ["pre", "post"])["s"].dropna()
     assert pairs.to_dict("index") == {"a": {"pre": 1.0, "post": 4.0}, "c": {"pre": 3.0, "post": 5.0}}
 
 

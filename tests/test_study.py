@@ -35,8 +35,15 @@ def test_study_instruments_folder_comes_before_the_library(minimal_study):
     [
         ("[tiny]", "[tiny, nosuch]", "instrument 'nosuch' not found (looked for nosuch.yaml in:"),
         ("[tiny]", "[tiny, tiny]", "instruments: listed twice: tiny"),
-        ("  post: post.csv\n", "", "waves: needs both 'pre' and 'post' files; missing post"),
-        ("  post: post.csv", "  later: post.csv", "waves.later: input should be 'pre' or 'post'"),
+        ("  post: post.csv\n", "", "waves: a study has 2 to 12 waves in time order (the first is the baseline); found 1"),
+        ("  post: post.csv", "  Later: post.csv", "waves: wave name 'Later' must be lower-case letters, digits and _"),
+        ("  post: post.csv", "  post: post.csv\n  post: post.csv", "key 'post' appears twice"),
+        ("  post: post.csv", "  post: post.csv\nanalysis: {primary: followup}", "analysis.primary: 'followup' is not a wave of this study; name one of the later waves: post"),
+        ("  post: post.csv", "  post: post.csv\nanalysis: {primary: pre}", "analysis.primary: 'pre' is the baseline (the first wave)"),
+        ("waves:\n  pre: pre.csv\n  post: post.csv", "waves: [pre.csv, post.csv]", "waves: waves must be a mapping in time order"),
+        ("  pre: pre.csv", "  pre: {file: pre.csv, weeks: 4}", "waves: weeks is given for some waves only"),
+        ("  pre: pre.csv\n  post: post.csv", "  pre: {file: pre.csv, weeks: 4}\n  post: {file: post.csv, weeks: 2}", "waves: weeks must increase"),
+        ("  pre: pre.csv\n  post: post.csv", "  pre: {file: pre.csv, label: Start}\n  post: {file: post.csv, label: Start}", "waves: two waves have the same label"),
         ("id_column: participant_id", "id_column: tiny_1", "id_column: 'tiny_1' clashes with an item or scale id"),
         ("  pre: pre.csv", "  pre: 5", "waves.pre must be a file path or a mapping such as {file: pre.csv, format: csv}"),
         ("  pre: pre.csv", "  pre: {file: pre.csv, colums: {}}", "waves.pre.colums: unknown field"),
@@ -79,3 +86,28 @@ def test_secondary_scales_are_scored_but_analysed_only_when_asked(tmp_path):
     wider = [scale.id for _, scale in load_study(folder).scales]
     assert {"spane_b", "ahs_agency", "mspss_family", "lot_r_pessimism", "bcs_search"} <= set(wider)
     assert len(wider) == 29
+
+
+def test_waves_are_an_ordered_mapping_of_roles(minimal_study):
+    """Waves come in the order study.yaml lists them: the first is the baseline, the primary
+    endpoint is the second unless analysis.primary names another, and labels default to names."""
+    path = minimal_study / "study.yaml"
+    text = path.read_text().replace(
+        "  pre: pre.csv\n  post: post.csv\n",
+        "  intake: pre.csv\n  exit: {file: post.csv, label: End of program, weeks: 12}\n  later: {file: post.csv, weeks: 38}\n",
+    )
+    path.write_text(text.replace("  intake: pre.csv", "  intake: {file: pre.csv, weeks: 0}"))
+    study = load_study(minimal_study)
+    assert study.wave_names == ("intake", "exit", "later")
+    assert (study.baseline, study.primary, study.later_waves) == ("intake", "exit", ("exit", "later"))
+    assert [study.wave_label(wave) for wave in study.wave_names] == ["intake", "End of program", "later"]
+    path.write_text(path.read_text() + "analysis: {primary: later}\n")
+    assert load_study(minimal_study).primary == "later"
+
+
+def test_twelve_waves_at_most(minimal_study):
+    path = minimal_study / "study.yaml"
+    waves = "".join(f"  w{i}: pre.csv\n" for i in range(13))
+    path.write_text(path.read_text().replace("  pre: pre.csv\n  post: post.csv\n", waves))
+    with pytest.raises(PipelineError, match="a study has 2 to 12 waves in time order .*found 13"):
+        load_study(minimal_study)

@@ -97,7 +97,7 @@ def test_a_subgroup_column_missing_from_the_baseline_export_stops_the_run_with_o
     result = run_cli(minimal_study, tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith(f"error: {minimal_study / 'pre.csv'}: row 1: subgroup column(s) not found: cohort; ")
-    assert "subgroups are read from the baseline (pre) export's header as spelled there" in result.stderr
+    assert "subgroups are read from the baseline export's header as spelled there" in result.stderr
     assert result.stderr.rstrip().endswith("correct the name in subgroups or remove it") and len(result.stderr) < 300
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
@@ -120,7 +120,7 @@ def test_subgroups_are_read_from_the_baseline_export_only(minimal_study, tmp_pat
 def validated(tmp_path, body: str, wave: str = "pre", **kwargs) -> ValidatedWave:
     path = tmp_path / f"{wave}.csv"
     path.write_text("participant_id,tiny_1,tiny_2,tiny_3,cohort,site\n" + body)
-    return validate_wave(read_wave(wave, path), [TINY], "participant_id", subgroups=["cohort", "site"], **kwargs)
+    return validate_wave(read_wave(wave, path), [TINY], "participant_id", subgroups=["cohort", "site"], baseline=wave == "pre", **kwargs)
 
 
 def test_attributes_are_trimmed_text_of_the_accepted_baseline_rows(tmp_path):
@@ -215,12 +215,12 @@ def test_blank_values_are_not_recorded_and_small_groups_give_undefined_statistic
     )
     results = pd.DataFrame({"variable": ["x"], "name": ["Ex"]})
     attributes = pd.DataFrame({"id": ["a", "b", "c"], "site": ["North", "North", None]})  # d has no attributes row
-    table = subgroup_results(scores, results, attributes, "id", ["site"])
+    table = subgroup_results(scores, results, attributes, "id", ["site"], ("pre", "post"))
     assert table["value"].tolist() == ["North", NOT_RECORDED]  # e (post only) belongs to no subgroup
     assert table["n_pairs"].tolist() == [2, 2]
     north = paired_statistics([1.0, 2.0], [2.0, 4.0])
     assert table.loc[0, "mean_diff"] == north["mean_diff"] == 1.5 and table.loc[0, "p"] == pytest.approx(north["p"])
-    one = subgroup_results(scores, results, attributes.iloc[:1], "id", ["site"])  # a alone: 1 pair, no test
+    one = subgroup_results(scores, results, attributes.iloc[:1], "id", ["site"], ("pre", "post"))  # a alone: 1 pair, no test
     assert one.loc[0, "n_pairs"] == 1 and one.loc[0, "mean_diff"] == 1.0 and math.isnan(one.loc[0, "p"])
 
 

@@ -192,3 +192,71 @@ def wave_effect(pre, post) -> WaveModel:
     estimate = float(beta[1] * unit)
     p = float(2 * stats.norm.sf(abs(estimate / se)))
     return WaveModel(estimate, se, p, float(sigma2 * unit**2), float(gamma * sigma2 * unit**2), n_participants, n_scores)
+
+
+# --- TEMPORARY SHIM (replaced by the wt-stats branch on merge) ---------------------------
+@dataclass(frozen=True)
+class WaveContrast:
+    estimate: float
+    se: float
+    df: float
+    t: float
+    p: float
+
+
+@dataclass(frozen=True)
+class WaveMean:
+    estimate: float
+    se: float
+    df: float
+    ci_low: float
+    ci_high: float
+
+
+@dataclass(frozen=True)
+class WaveFit:
+    n_participants: int
+    n_scores: int
+    residual_variance: float
+    participant_variance: float
+    means: tuple
+    note: str = ""
+    covariance: object = None
+
+    def contrast(self, from_wave: int, to_wave: int) -> WaveContrast:
+        if self.covariance is None:
+            return WaveContrast(*([np.nan] * 5))
+        est = self.means[to_wave].estimate - self.means[from_wave].estimate
+        c = self.covariance
+        se = float(np.sqrt(c[to_wave, to_wave] + c[from_wave, from_wave] - 2 * c[to_wave, from_wave]))
+        t = est / se
+        return WaveContrast(est, se, np.inf, t, float(2 * stats.norm.sf(abs(t))))
+
+
+def fit_wave_model(scores: np.ndarray) -> WaveFit:
+    import pandas as pd
+    import statsmodels.formula.api as smf
+
+    scores = np.asarray(scores, dtype=float)
+    n, w = scores.shape
+    rows = [(i, j, scores[i, j]) for i in range(n) for j in range(w) if not np.isnan(scores[i, j])]
+    frame = pd.DataFrame(rows, columns=["g", "wave", "y"])
+    frame["wave"] = pd.Categorical(frame["wave"], categories=range(w))
+    nan_means = tuple(WaveMean(*([np.nan] * 5)) for _ in range(w))
+    if len(frame) < 3 or frame["wave"].nunique() < w:
+        return WaveFit(frame["g"].nunique(), len(frame), np.nan, np.nan, nan_means, "shim: not fitted")
+    import warnings as _w
+
+    try:
+        with _w.catch_warnings():
+            _w.simplefilter("ignore")
+            fit = smf.mixedlm("y ~ C(wave) - 1", frame, groups=frame["g"]).fit(reml=True)
+    except Exception:
+        return WaveFit(frame["g"].nunique(), len(frame), np.nan, np.nan, nan_means, "shim: failed")
+    cov = np.asarray(fit.cov_params())[:w, :w]
+    means = tuple(
+        WaveMean(float(fit.fe_params.iloc[j]), float(np.sqrt(cov[j, j])), np.inf,
+                 float(fit.fe_params.iloc[j] - 1.96 * np.sqrt(cov[j, j])), float(fit.fe_params.iloc[j] + 1.96 * np.sqrt(cov[j, j])))
+        for j in range(w)
+    )
+    return WaveFit(frame["g"].nunique(), len(frame), float(fit.scale), float(fit.cov_re.iloc[0, 0]), means, "", cov)
