@@ -36,7 +36,8 @@ import numpy as np
 import pandas as pd
 
 from .score import keyed_items
-from .statistics.attrition import ATTRITION_STATISTICS, compare_baseline
+from .schema import ATTRITION, CHANGE_STATISTICS, CHANGES, MIXED_MODEL, RESULTS, TRAJECTORY, from_to
+from .statistics.attrition import compare_baseline
 from .statistics.bayes import MEDIUM_PRIOR_SCALE, jzs_log_bf10
 from .statistics.equivalence import paired_tost
 from .statistics.mixed import fit_wave_model
@@ -47,40 +48,13 @@ from .statistics.reliability import complete_cases, cronbach_alpha, omega_total
 from .statistics.reliable_change import CRITICAL_Z, change_basis, classify_change, is_case
 from .statistics.wilcoxon import DECIMALS, EXACT_BELOW, signed_rank_test
 
-#: The mixed model's figures for one contrast, as lmerTest reports them (Satterthwaite df).
-MIXED_MODEL_STATISTICS = ["lmm_estimate", "lmm_se", "lmm_df", "lmm_t", "lmm_p", "lmm_n"]
-
-RESULT_COLUMNS = [
-    "variable", "name", "instrument", "domain", "higher_is", "n_pre", "n_post", "n_pairs",
-    "mean_pre", "sd_pre", "mean_post", "sd_post", "mean_diff", "sd_diff", "ci_low", "ci_high",
-    "t", "df", "p", "d_z", "d_z_ci_low", "d_z_ci_high", "d_av", "g_av",
-    "wilcoxon_v", "wilcoxon_n", "wilcoxon_method", "p_wilcoxon", "r_rb",
-    "p_holm", "p_fdr",
-    "alpha_pre", "alpha_n_pre", "alpha_post", "alpha_n_post", "omega_pre", "omega_post",
-    "shapiro_p", "bf10", "log_bf10", "mde_dz",
-    "rci_basis", "rci_sd", "rci_reliability", "rci_threshold",
-    "rci_improved_pct", "rci_unchanged_pct", "rci_deteriorated_pct",
-    "recovery_cutoff", "n_cases_pre", "recovered_pct",
-    *MIXED_MODEL_STATISTICS,
-    "outcome", "note",
-]  # fmt: skip
-
-#: The paired statistics of ``results.csv`` that ``changes.csv`` repeats per contrast, with
-#: ``_from``/``_to`` in place of ``_pre``/``_post``.
-CHANGE_STATISTICS = [
-    "n_pairs", "mean_pre", "sd_pre", "mean_post", "sd_post", "mean_diff", "sd_diff", "ci_low", "ci_high",
-    "t", "df", "p", "d_z", "d_z_ci_low", "d_z_ci_high", "d_av", "wilcoxon_v", "p_wilcoxon", "r_rb",
-]  # fmt: skip
-CONTRAST_KINDS = ("change", "maintenance")
+RESULT_COLUMNS = RESULTS.names
+CHANGE_COLUMNS = CHANGES.names
+TRAJECTORY_COLUMNS = TRAJECTORY.names
+ATTRITION_COLUMNS = ATTRITION.names
+MIXED_MODEL_STATISTICS = [column.name for column in MIXED_MODEL]
 EQUIVALENCE_COLUMNS = ["tost_low", "tost_high", "p_tost"]
-CHANGE_COLUMNS = [
-    "variable", "name", "from_wave", "to_wave", "contrast",
-    *[c.replace("_pre", "_from").replace("_post", "_to") for c in CHANGE_STATISTICS],
-    "p_holm", "p_fdr", *MIXED_MODEL_STATISTICS, *EQUIVALENCE_COLUMNS, "outcome", "note",
-]  # fmt: skip
-TRAJECTORY_COLUMNS = ["variable", "name", "wave", "n", "mean", "sd", "lmm_mean", "lmm_se", "lmm_df", "lmm_ci_low", "lmm_ci_high"]
 RELIABLE_CHANGE_COLUMNS = ["variable", "pre", "post", "change", "rci", "category", "case_pre", "case_post", "recovered"]
-ATTRITION_COLUMNS = ["variable", "wave", "name", "instrument", *ATTRITION_STATISTICS, "note"]
 PAIRED_COLUMNS = ["variable", "baseline", "primary"]
 
 
@@ -305,7 +279,7 @@ def contrast_row(scale, matrix, model, waves, from_wave, to_wave, kind, alpha, m
     before, after, _ = pairs_of(matrix, i, j)
     paired = paired_tests(before, after, alpha)
     row = {"variable": scale.id, "name": scale.name, "from_wave": from_wave, "to_wave": to_wave, "contrast": kind}
-    row.update({column.replace("_pre", "_from").replace("_post", "_to"): paired[column] for column in CHANGE_STATISTICS})
+    row.update({from_to(column): paired[column] for column in CHANGE_STATISTICS})
     row.update(mixed_model_columns(model, i, j))
     row.update(dict.fromkeys(EQUIVALENCE_COLUMNS, np.nan))
     if kind == "maintenance" and margin_dz is not None:
