@@ -7,6 +7,7 @@ PYTHON  := $(VENV)/bin/python
 IMPACT  := $(VENV)/bin/impact
 STAMP   := $(VENV)/.installed
 DEMO    := surveys/demo-pilot
+DEMO_FOLLOW_UP := surveys/demo-followup
 STUDY   ?= $(DEMO)
 
 .PHONY: help setup report run test check catalogue instrument bench demo lock clean
@@ -46,8 +47,9 @@ instrument: setup ## Start a new instrument from the template: make instrument I
 bench: setup ## Time and peak memory: `impact run` (demo, 10,000 participants), rendering the two demo PDFs, and the analysis stage alone (1k, 100k pairs); not a test
 	$(PYTHON) benchmarks/bench.py
 
-demo: setup ## Regenerate the demo study's data from its seeded generator
+demo: setup ## Regenerate the demo studies' data from the seeded generator: demo-pilot (2 waves), demo-followup (3 waves)
 	$(IMPACT) demo $(DEMO) --force
+	$(IMPACT) demo $(DEMO_FOLLOW_UP) --waves 3 --force
 
 lock: setup ## Re-pin requirements.lock to the versions installed in .venv
 	$(VENV)/bin/pip freeze --exclude-editable --disable-pip-version-check > requirements.lock

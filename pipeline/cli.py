@@ -70,8 +70,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         raise PipelineError(f"{target}: exists and is not a folder; give a new or empty folder for the demo study")
     if target.is_dir() and any(target.iterdir()) and not args.force:
         raise PipelineError(f"{target}: the folder is not empty; give a new or empty folder, or pass --force to overwrite its study files")
-    folder = write_demo_study(target, participants=args.participants, seed=args.seed, export_format=args.format)
-    print(f"wrote demo study with {args.participants} participants ({args.format} export) to {folder}")
+    folder = write_demo_study(target, participants=args.participants, seed=args.seed, export_format=args.format, waves=args.waves)
+    waves = f", {args.waves} waves" if args.waves != 2 else ""
+    print(f"wrote demo study with {args.participants} participants ({args.format} export{waves}) to {folder}")
     return 0
 
 
@@ -165,12 +166,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_cmd_run)
 
     demo = commands.add_parser("demo", help="generate the simulated demo study (seeded, any size)")
-    demo.add_argument("out_dir", metavar="OUT_DIR", help="folder to write study.yaml and the two waves' exports into")
+    demo.add_argument("out_dir", metavar="OUT_DIR", help="folder to write study.yaml and the waves' exports into")
     demo.add_argument("--participants", type=_positive_int, default=150, metavar="N", help="participants enrolled (default 150)")
     demo.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
     demo.add_argument(
         "--format", choices=["csv", "excel", "spss", "qualtrics", "redcap"], default="csv",
         help="export format of the waves (default csv); every format holds the same answers",
+    )  # fmt: skip
+    demo.add_argument(
+        "--waves", type=_wave_count, default=2, metavar="N",
+        help="waves from 2 to 12 (default 2: pre, post); 3 adds a follow-up 6 months after, more add one every 6 months",
     )  # fmt: skip
     demo.add_argument("--force", action="store_true", help="write into a folder that is not empty, replacing its study.yaml and exports")
     demo.set_defaults(handler=_cmd_demo)
@@ -183,6 +188,18 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be a whole number of at least 1")
+    return value
+
+
+def _wave_count(text: str) -> int:
+    from .simulate import MAX_WAVES, MIN_WAVES
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not MIN_WAVES <= value <= MAX_WAVES:
+        raise argparse.ArgumentTypeError(f"must be a whole number from {MIN_WAVES} to {MAX_WAVES}")
     return value
 
 
