@@ -44,7 +44,7 @@ instrument: setup ## Start a new instrument from the template: make instrument I
 	@test -n "$(ID)" || { echo "usage: make instrument ID=<id>   (letters, digits, underscores)"; exit 2; }
 	$(IMPACT) instruments new $(ID)
 
-bench: setup ## Time and peak memory: `impact run` (demo, 10,000 participants), rendering the two demo PDFs, and the analysis stage alone (1k, 100k pairs); not a test
+bench: setup ## Time and peak memory: `impact run` (demo, 3-wave demo, 10,000 participants), rendering the two demo PDFs, and the analysis stage alone (1k, 100k pairs); not a test
 	$(PYTHON) benchmarks/bench.py
 
 demo: setup ## Regenerate the demo studies' data from the seeded generator: demo-pilot (2 waves), demo-followup (3 waves)

@@ -44,6 +44,8 @@ def main() -> None:
         cases = [
             ("demo (150 enrolled), with PDF", [str(IMPACT), "run", str(REPO / "surveys" / "demo-pilot"), "--out", str(scratch / "o1")]),
             ("demo, tables only (--no-pdf)", [str(IMPACT), "run", str(REPO / "surveys" / "demo-pilot"), "--out", str(scratch / "o2"), "--no-pdf"]),
+            ("3-wave demo, with PDF", [str(IMPACT), "run", str(REPO / "surveys" / "demo-followup"), "--out", str(scratch / "o5")]),
+            ("3-wave demo, tables only", [str(IMPACT), "run", str(REPO / "surveys" / "demo-followup"), "--out", str(scratch / "o6"), "--no-pdf"]),
             ("10,000 enrolled, with PDF", [str(IMPACT), "run", str(large), "--out", str(scratch / "o3")]),
             ("10,000 enrolled, tables only", [str(IMPACT), "run", str(large), "--out", str(scratch / "o4"), "--no-pdf"]),
         ]
