@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from pipeline.statistics.attrition import compare_baseline
 from pipeline.statistics.bayes import jzs_log_bf10
-from pipeline.statistics.mixed import wave_effect
+from pipeline.statistics.mixed import fit_wave_model
 from pipeline.statistics.multiplicity import adjust_p
 from pipeline.statistics.paired import hedges_correction, paired_statistics
 from pipeline.statistics.power import minimum_detectable_dz, paired_power
@@ -200,13 +200,20 @@ def test_attrition_matches_cohens_d_and_welch_t_test():
     )
 
 
+def two_wave_model(pre, post):
+    return fit_wave_model(np.column_stack([np.asarray(pre, dtype=float), np.asarray(post, dtype=float)]))
+
+
 def test_mixed_model_matches_lme4():
     # lmer(y ~ wave + (1 | id), REML = TRUE) on all 125 scores of 70 participants:
-    # fixef 2.33200035161463, SE 0.528613073854507, 2 * pnorm(-|z|) 1.02635627410641e-05,
-    # sigma^2 8.00710441307777, tau^2 17.4512068549391
+    # fixef 2.33200035161463, SE 0.528613073854507, sigma^2 8.00710441307777, tau^2 17.4512068549391;
+    # lmerTest's Satterthwaite df 58.4024856525244 and p 4.4778054786329e-05 (printed by
+    # tests/r/mixed_waves_reference.R; the Wald z p was 1.02635627410641e-05).
     scores = fixture_scores()
-    model = wave_effect(scores["pre"], scores["post"])
-    np.testing.assert_allclose([model.estimate, model.se, model.p], [2.33200035161463, 0.528613073854507, 1.02635627410641e-05], **TOL)
+    model = two_wave_model(scores["pre"], scores["post"])
+    change = model.contrast(0, 1)
+    np.testing.assert_allclose([change.estimate, change.se, change.p], [2.33200035161463, 0.528613073854507, 4.4778054786329e-05], **TOL)
+    np.testing.assert_allclose(change.df, 58.4024856525244, rtol=1e-6)
     np.testing.assert_allclose([model.residual_variance, model.participant_variance], [8.00710441307777, 17.4512068549391], rtol=1e-6)
     assert (model.n_participants, model.n_scores) == (70, 125)
 
@@ -221,8 +228,8 @@ def test_mixed_model_agrees_with_statsmodels():
         [scores.assign(wave=0, y=scores["pre"]), scores.assign(wave=1, y=scores["post"])]
     ).dropna(subset=["y"])
     fit = smf.mixedlm("y ~ wave", long, groups=long["id"]).fit(reml=True)
-    model = wave_effect(scores["pre"], scores["post"])
-    np.testing.assert_allclose(model.estimate, fit.params["wave"], atol=1e-5)
+    model = two_wave_model(scores["pre"], scores["post"])
+    np.testing.assert_allclose(model.contrast(0, 1).estimate, fit.params["wave"], atol=1e-5)
     np.testing.assert_allclose(model.residual_variance, fit.scale, rtol=1e-4)
 
 
@@ -295,9 +302,9 @@ def test_mixed_model_on_complete_pairs_is_the_paired_t_when_scores_correlate(pai
     pre = np.array([a for a, _ in pairs], dtype=float)
     post = np.array([b for _, b in pairs], dtype=float)
     assume(np.cov(pre, post)[0, 1] > 1e-6 and np.std(post - pre) > 0)
-    model, row = wave_effect(pre, post), paired_statistics(pre, post)
-    assert model.estimate == pytest.approx(row["mean_diff"], abs=1e-9)
-    assert model.se == pytest.approx(row["sd_diff"] / np.sqrt(len(pre)), rel=1e-6)
+    change, row = two_wave_model(pre, post).contrast(0, 1), paired_statistics(pre, post)
+    assert change.estimate == pytest.approx(row["mean_diff"], abs=1e-9)
+    assert change.se == pytest.approx(row["sd_diff"] / np.sqrt(len(pre)), rel=1e-6)
 
 
 @settings(max_examples=40, deadline=None)

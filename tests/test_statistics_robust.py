@@ -31,7 +31,7 @@ from scipy import integrate, special, stats
 
 from pipeline.statistics.attrition import compare_baseline
 from pipeline.statistics.bayes import jzs_log_bf10
-from pipeline.statistics.mixed import wave_effect
+from pipeline.statistics.mixed import fit_wave_model, wave_effect
 from pipeline.statistics.paired import dz_confidence_interval, noncentral_t_cdf, paired_statistics
 from pipeline.statistics.power import minimum_detectable_dz
 from pipeline.statistics.reliability import MIN_UNIQUENESS, omega_total, one_factor_minres
@@ -277,9 +277,10 @@ def test_mixed_model_at_a_million_pairs_is_the_paired_t():
     rng = np.random.default_rng(12)
     base = rng.normal(size=1_000_000)
     pre, post = base + rng.normal(size=base.size) * 0.5, base + 0.3 + rng.normal(size=base.size) * 0.5
-    model, row = wave_effect(pre, post), paired_statistics(pre, post)
-    assert model.estimate == pytest.approx(row["mean_diff"], abs=1e-9)
-    assert model.se == pytest.approx(row["sd_diff"] / np.sqrt(base.size), rel=1e-6)
+    change, row = fit_wave_model(np.column_stack([pre, post])).contrast(0, 1), paired_statistics(pre, post)
+    assert change.estimate == pytest.approx(row["mean_diff"], abs=1e-9)
+    assert change.se == pytest.approx(row["sd_diff"] / np.sqrt(base.size), rel=1e-6)
+    assert change.df == pytest.approx(base.size - 1, rel=1e-6)  # complete pairs: the paired t's df
 
 
 @pytest.mark.parametrize("unit", [1e-150, 1.0, 1e150])
@@ -288,10 +289,16 @@ def test_mixed_model_does_not_depend_on_the_unit(unit):
     pre = rng.integers(0, 30, 500).astype(float)
     post = pre + rng.normal(1, 2, 500)
     post[:100] = np.nan
-    reference = wave_effect(pre, post)
-    model = wave_effect(pre * unit, post * unit)
+    reference = fit_wave_model(np.column_stack([pre, post]))
+    model = fit_wave_model(np.column_stack([pre, post]) * unit)
     assert model.note == "" and reference.note == ""
-    np.testing.assert_allclose([model.estimate / unit, model.se / unit, model.p], [reference.estimate, reference.se, reference.p], rtol=1e-9)
+    change, reference_change = model.contrast(0, 1), reference.contrast(0, 1)
+    np.testing.assert_allclose(
+        [change.estimate / unit, change.se / unit, change.df, change.p],
+        [reference_change.estimate, reference_change.se, reference_change.df, reference_change.p],
+        rtol=1e-9,
+    )
+    np.testing.assert_allclose([model.means[1].ci_low / unit, model.means[1].df], [reference.means[1].ci_low, reference.means[1].df], rtol=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -304,7 +311,7 @@ def test_mixed_model_does_not_depend_on_the_unit(unit):
     ],
 )
 def test_mixed_model_without_residual_variance_says_so(pre, post):
-    model = wave_effect(pre, post)
+    model = wave_effect(pre, post)  # the two-wave compatibility wrapper pipeline.analyze calls
     assert np.isnan([model.estimate, model.se, model.p]).all()  # not p = 0 from a residual variance of 1e-12
     # With one pair the paired t-test's "fewer than 2 pairs" is the reason (pipeline.analyze shows it).
     pairs = (~np.isnan(pre) & ~np.isnan(post)).sum()

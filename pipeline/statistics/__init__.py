@@ -9,7 +9,9 @@
 * ``reliability``: Cronbach's alpha and McDonald's omega total;
 * ``reliable_change``: Jacobson & Truax's reliable change index and recovery;
 * ``attrition``: baseline scores of completers against non-completers;
-* ``mixed``: the random-intercept model on all available scores (intention to treat);
+* ``mixed``: the random-intercept model on all available scores over 2 to 12 waves (intention
+  to treat), with lmerTest's Satterthwaite df for emmeans-style wave means and contrasts;
+* ``equivalence``: the paired two one-sided t-tests (TOST) against a margin in SDs of the differences;
 * ``multiplicity``: Holm and Benjamini-Hochberg adjustment.
 
 Every function is pure (arrays in, numbers out); ``pipeline.analyze`` applies them per scale.

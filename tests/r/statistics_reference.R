@@ -78,7 +78,8 @@ dropouts <- scores$pre[!is.na(scores$pre) & is.na(scores$post)]
 show("attrition d p", c(cohens_d(completers, dropouts)$Cohens_d, t.test(completers, dropouts)$p.value))
 show("attrition sd", c(sd(completers), sd(dropouts)))
 
-# 9. Mixed model on all 70 participants (REML; Wald z p as statsmodels reports it).
+# 9. Mixed model on all 70 participants (REML; the Wald z p statsmodels reports, which the pipeline
+#    used before it took Satterthwaite t: tests/r/mixed_waves_reference.R prints lmerTest's df and p).
 long <- rbind(data.frame(id = scores$id, wave = 0, y = scores$pre), data.frame(id = scores$id, wave = 1, y = scores$post))
 long <- long[!is.na(long$y), ]
 m <- lmer(y ~ wave + (1 | id), long, REML = TRUE,
