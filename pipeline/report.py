@@ -26,7 +26,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
-from .analyze import classify_outcome, paired_scores, scores_by_wave
+from .analyze import classify_outcome
 from .charts import CHANGED, IMPROVED, NEUTRAL, WORSENED, flow_diagram_svg, forest_svg, paired_slopes_svg, svg_data_uri
 from .errors import PipelineError, shorten
 from .score import score_range
@@ -290,15 +290,15 @@ def variable_panels(run, threshold: int, ranges: dict, correction: str, results:
     withheld variable (1 to t − 1 pairs) gets no chart, no bar and no number but its pair count."""
     results = run.results if results is None else results
     panels = []
-    wide = scores_by_wave(run.scores, run.study.id_column)
+    paired = dict(tuple(run.paired.groupby("variable", sort=False)))
     changes = run.reliable_change.groupby("variable")["category"]
     position_in_domain = {}
     for _, row in ordered_for_display(results).iterrows():
         domain = row["domain"] or "other"
         position_in_domain[domain] = position_in_domain.get(domain, -1) + 1
         low, high = ranges[row["variable"]]
-        pairs = paired_scores(wide, row["variable"])
-        pre, post = pairs["pre"].to_numpy(dtype=float), pairs["post"].to_numpy(dtype=float)
+        pairs = paired.get(row["variable"], run.paired.iloc[:0])
+        pre, post = pairs["baseline"].to_numpy(dtype=float), pairs["primary"].to_numpy(dtype=float)
         n = len(pre)
         shown = n >= max(threshold, 2) and row["outcome"] != TOO_FEW
         slopes = paired_slopes_svg(pre, post, low, high, row["higher_is"]) if shown else None
