@@ -29,6 +29,7 @@ from markupsafe import Markup
 from .analyze import classify_outcome, paired_scores, scores_by_wave
 from .charts import CHANGED, IMPROVED, NEUTRAL, WORSENED, flow_diagram_svg, forest_svg, paired_slopes_svg, svg_data_uri
 from .errors import PipelineError, shorten
+from .provenance import manifest
 from .score import score_range
 from .suppression import TOO_FEW, collapse_small_categories, publish_counts, publishable_attrition, publishable_results, suppress_count
 
@@ -684,9 +685,7 @@ def technical_context(run, provenance: dict | None = None) -> dict:
 
 
 def run_provenance(run) -> dict:
-    """The run's manifest (pipeline.run.manifest) with its run id: what both reports print."""
-    from .run import manifest
-
+    """The run's manifest (:func:`pipeline.provenance.manifest`) with its run id: what both reports print."""
     return manifest(run)
 
 
