@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from matplotlib import font_manager, ft2font
 
 from pipeline import charts
+from pipeline.charts import flow as flow_module, forest as forest_module, primitives, slopes as slopes_module
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = '<img src="file:///etc/passwd">'
@@ -267,10 +268,10 @@ def test_any_box_text_gives_valid_svg_with_no_overlap_and_no_text_lost(main, sid
     root = check_layout(svg, main, side)  # parses, so every character was valid XML and escaped
     assert svg == charts.flow_diagram_svg(main, side)
     assert squash("".join(t.text or "" for t in texts(root, "label"))) == squash(
-        "".join(charts._clean(box["label"]) for box in main)
+        "".join(primitives._clean(box["label"]) for box in main)
     )
     assert squash("".join(t.text or "" for t in texts(root, "side-line"))) == squash(
-        "".join(charts._clean(line) for extra in side if extra for line in extra["lines"])
+        "".join(primitives._clean(line) for extra in side if extra for line in extra["lines"])
     )
 
 
@@ -927,6 +928,7 @@ def test_svg_data_uri_round_trips():
     assert base64.b64decode(uri[len(prefix):]).decode("utf-8") == svg
 
 
-def test_docstring_examples():
-    result = doctest.testmod(charts, optionflags=doctest.NORMALIZE_WHITESPACE)
+@pytest.mark.parametrize("module", [primitives, flow_module, slopes_module, forest_module], ids=lambda module: module.__name__)
+def test_docstring_examples(module):
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
