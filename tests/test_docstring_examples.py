@@ -9,6 +9,7 @@ import pkgutil
 import pytest
 
 import pipeline.charts
+import pipeline.report
 import pipeline.statistics
 
 
@@ -16,7 +17,7 @@ def submodules(package) -> list[str]:
     return [f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__)]
 
 
-MODULES = submodules(pipeline.statistics) + submodules(pipeline.charts) + [
+MODULES = submodules(pipeline.statistics) + submodules(pipeline.report) + submodules(pipeline.charts) + [
     "pipeline.errors",
     "pipeline.validate",
     "pipeline.privacy",
