@@ -6,7 +6,7 @@ import math
 import re
 from xml.sax.saxutils import escape
 
-from .primitives import FONT_FAMILY, MUTED_LIGHT, NAVY, TEXT, _PT, _clean, _decimals, _num, _text_width, _tick_label
+from .primitives import _PT, FONT_FAMILY, MUTED_LIGHT, NAVY, TEXT, _clean, _decimals, _num, _text_width, _tick_label
 
 # Geometry, in px of the viewBox: 4 px to the mm, 696 px = 174 mm (the report's text width),
 # so the figure is shown at its true size and 8.5 pt text is 8.5 pt on the page.

@@ -7,7 +7,7 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
-from .primitives import FONT_FAMILY, HIGHER_IS, IMPROVED, MUTED, NAVY, NEUTRAL, RULE, TEXT, WORSENED, _PT, _clean, _decimals, _num, _tick_label
+from .primitives import _PT, FONT_FAMILY, HIGHER_IS, IMPROVED, MUTED, NAVY, NEUTRAL, RULE, TEXT, WORSENED, _clean, _decimals, _num, _tick_label
 
 # Geometry of the panel, in px of the viewBox: 4 px to the mm like the flow diagram, so the panel
 # is 78 x 52 mm (about 3.1 x 2.05 in). Sizes of text and strokes are given in points.
