@@ -877,13 +877,16 @@ def test_forest_report_adapter_flips_lower_is_better_and_marks_no_direction_holl
          "d_z": [-0.5, -0.2, -0.1, NAN], "d_z_ci_low": [-0.8, -0.4, -0.3, NAN], "d_z_ci_high": [-0.2, 0.1, 0.1, NAN],
          "outcome": ["improved", "no significant change", "no significant change", "no significant change"]}  # fmt: skip
     )
-    svg = report.forest_plot_svg(results)
+    svg = report.forest_plot_svg(results, ["meaning and purpose", "distress"])
     root = ET.fromstring(svg)
     _, _, x_of = forest_axis(root)
     rows = {r["label"]: r for r in forest_rows(root)}
-    # Display order: by domain (meaning before distress), unknown domains last.
+    # Display order: by domain in the order given (meaning before distress), no domain last.
     assert list(rows) == ["Search for meaning (MLQ) (no direction)", "Hope (AHS)", "Depression (PHQ-9)", "Mood (X)"]
     assert [t.text for t in group(root, "domains")] == ["Meaning and purpose", "Distress", "Other"]
+    # Without an order, domains come as the results first name them.
+    unordered = ET.fromstring(report.forest_plot_svg(results))
+    assert [t.text for t in group(unordered, "domains")] == ["Distress", "Meaning and purpose", "Other"]
     phq = rows["Depression (PHQ-9)"]
     # A drop in depression is an improvement: right of zero, its interval flipped to [0.2, 0.8].
     assert phq["marker"] == pytest.approx(x_of(0.5), abs=0.011) and phq["marker"] > x_of(0)

@@ -9,6 +9,8 @@ from pipeline import report
 from pipeline.run import run_study
 from pipeline.study import load_study
 
+from .conftest import DEMO
+
 HOSTILE = '<img src="file:///etc/passwd"><link rel="attachment" href="file:///etc/hostname"><b>x</b>'
 
 
@@ -106,3 +108,14 @@ def test_technical_numbers_keep_precision_and_mark_the_undefined():
     assert report.format_technical(float("nan"), "d_z") == "\u2014"
     assert report.format_technical(float("inf"), "bf10") == "\u221e"
     assert report.format_technical("exact", "wilcoxon_method") == "exact"
+
+
+def test_domains_are_ordered_by_the_study_not_by_the_code():
+    from types import SimpleNamespace
+
+    study = load_study(DEMO)
+    # No order given: as the study's analysed scales first name them (SPANE's negative feelings bring distress in second).
+    assert report.domain_order(study) == ["wellbeing", "distress", "meaning and purpose", "career"]
+    given = ["wellbeing", "meaning and purpose", "career", "distress"]
+    configured = SimpleNamespace(config=SimpleNamespace(report=SimpleNamespace(domain_order=given)), scales=study.scales)
+    assert report.domain_order(configured) == given  # report.domain_order in study.yaml, once ReportOptions has it

@@ -38,7 +38,7 @@ from .context import common_context, report_context, report_date, run_provenance
 from .flow import REASON_WORDS, flow_svg, participant_flow
 from .forest import NEUTRAL_COLOUR, OUTCOME_COLOURS, display_label, forest_alt_text, forest_plot_svg
 from .limitations import attrition_sentence, limitations
-from .ordering import ordered_for_display
+from .ordering import domain_order, ordered_for_display
 from .render import TEMPLATES_DIR, logo_sources, pdfs_side_by_side, render_html, render_reports, template_environment
 from .results_table import results_table
 from .sandbox import ASSETS_DIR, asset_fetcher, html_to_pdf
@@ -60,7 +60,7 @@ from .words import (
 __all__ = [
     "ASSETS_DIR", "CORRECTION_NAMES", "DIRECTION_WORDS", "EFFECT_SIZE_WORDS", "NEUTRAL_COLOUR", "OUTCOME_COLOURS",
     "REASON_WORDS", "TECHNICAL_GROUPS", "TEMPLATES_DIR",
-    "asset_fetcher", "attrition_sentence", "change_in_words", "common_context", "display_label", "effect_size_in_words",
+    "asset_fetcher", "attrition_sentence", "change_in_words", "common_context", "display_label", "domain_order", "effect_size_in_words",
     "flow_svg", "forest_alt_text", "forest_plot_svg", "format_number", "format_p", "format_technical", "headline",
     "html_to_pdf", "improved_before_correction", "improvement_sign", "limitations", "logo_sources", "ordered_for_display",
     "panel_sentence", "participant_flow", "pdfs_side_by_side", "reliable_change_bar", "render_html", "render_reports",

@@ -16,6 +16,7 @@ from ..suppression import publishable_attrition, publishable_results
 from .flow import flow_svg, participant_flow
 from .forest import forest_alt_text, forest_plot_svg
 from .limitations import attrition_sentence, limitations
+from .ordering import domain_order
 from .results_table import results_table
 from .subgroups import subgroup_table
 from .summary import headline
@@ -73,12 +74,13 @@ def report_context(run, provenance: dict | None = None) -> dict:
     context = common_context(run, provenance, results)
     attrition = publishable_attrition(run.attrition, threshold)
     ranges = {scale.id: score_range(instrument, scale) for instrument, scale in study.scales}
-    svg = forest_plot_svg(results)
+    order = domain_order(study)
+    svg = forest_plot_svg(results, order)
     return context | {
         "headline": headline(results, context["correction_name"], ranges, options.alpha),
         "attrition_sentence": attrition_sentence(attrition),
         "limitations": limitations(run, threshold, context["flow"]["shown"], options.alpha, context["correction_name"], results, attrition),
-        "rows": results_table(results, threshold, options.correction),
+        "rows": results_table(results, threshold, options.correction, order),
         "panels": variable_panels(run, threshold, ranges, options.correction, results),
         "subgroups": subgroup_table(run, threshold),
         "forest_plot": svg_data_uri(svg),

@@ -14,15 +14,15 @@ OUTCOME_COLOURS = {"improved": IMPROVED, "worsened": WORSENED, "changed": CHANGE
 NEUTRAL_COLOUR = NEUTRAL
 
 
-def forest_plot_svg(results: pd.DataFrame) -> str:
+def forest_plot_svg(results: pd.DataFrame, order: list[str] | None = None) -> str:
     """A forest plot of d_z with 95% intervals, oriented so that right is always better.
 
     For scales where lower is better the sign of d_z and its interval are flipped; scales
     without a direction (``neutral``) are drawn unflipped with a hollow marker. Rows are grouped
-    by domain (:func:`ordered_for_display`); :func:`pipeline.charts.forest_svg` draws them.
+    by domain in ``order`` (:func:`ordered_for_display`); :func:`pipeline.charts.forest_svg` draws them.
     """
     rows = []
-    for _, row in ordered_for_display(results).iterrows():
+    for _, row in ordered_for_display(results, order).iterrows():
         if row["outcome"] == TOO_FEW:
             continue  # fewer pairs than the suppression threshold: nothing of it is published
         sign = improvement_sign(row["higher_is"])

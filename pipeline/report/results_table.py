@@ -9,10 +9,10 @@ from .ordering import ordered_for_display
 from .words import DIRECTION_WORDS, format_number, format_p
 
 
-def results_table(results: pd.DataFrame, threshold: int, correction: str) -> list[dict]:
-    """One row per variable of the published ``results``, grouped by domain, numbers formatted for reading."""
+def results_table(results: pd.DataFrame, threshold: int, correction: str, order: list[str] | None = None) -> list[dict]:
+    """One row per variable of the published ``results``, grouped by domain in ``order``, numbers formatted for reading."""
     table = []
-    for _, row in ordered_for_display(results).iterrows():
+    for _, row in ordered_for_display(results, order).iterrows():
         table.append(
             {
                 "name": row["name"],

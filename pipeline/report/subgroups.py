@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .ordering import ordered_for_display
+from .ordering import domain_order, ordered_for_display
 from .words import format_number, format_p
 
 
@@ -16,7 +16,7 @@ def subgroup_table(run, threshold: int) -> list[dict]:
     from ..subgroups import suppress_small_subgroups
 
     published = suppress_small_subgroups(table, threshold).assign(raw_n=table["n_pairs"].to_numpy())
-    order = list(ordered_for_display(run.results)["variable"])
+    order = list(ordered_for_display(run.results, domain_order(run.study))["variable"])
     tables = []
     for subgroup, rows in published.groupby("subgroup", sort=False):
         sizes = rows.groupby("value", sort=False)["raw_n"].max()

@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..suppression import publishable_attrition, publishable_results
 from .context import common_context, run_provenance
-from .ordering import ordered_for_display
+from .ordering import domain_order, ordered_for_display
 from .subgroups import subgroup_table
 
 #: Every column of results.csv, grouped into the technical report's tables (a test checks the cover).
@@ -53,9 +53,9 @@ def format_technical(value, column: str) -> str:
     return text.replace("-", "\u2212")
 
 
-def technical_tables(results: pd.DataFrame) -> list[dict]:
-    """The technical report's results tables: every column of results.csv, in groups."""
-    rows = ordered_for_display(results)
+def technical_tables(results: pd.DataFrame, order: list[str] | None = None) -> list[dict]:
+    """The technical report's results tables: every column of results.csv, in groups; rows by domain in ``order``."""
+    rows = ordered_for_display(results, order)
     tables = []
     for title, caption, columns in TECHNICAL_GROUPS:
         tables.append(
@@ -79,10 +79,11 @@ def technical_context(run, provenance: dict | None = None) -> dict:
     provenance = provenance or run_provenance(run)
     results = publishable_results(run.results, run.study.config.report.suppression_threshold)
     context = common_context(run, provenance, results)
+    order = domain_order(run.study)
     withheld = f"fewer than {context['threshold']} pairs: statistics withheld in the reports (results.csv, for the research team, has them)"
     notes = [
         {"name": row["name"], "note": "; ".join(filter(None, [withheld if row["withheld"] else "", row["note"]]))}
-        for _, row in ordered_for_display(results).iterrows()
+        for _, row in ordered_for_display(results, order).iterrows()
         if row["note"] or row["withheld"]
     ]
     attrition_columns = ["n_completers", "mean_completers", "sd_completers", "n_noncompleters", "mean_noncompleters", "sd_noncompleters", "std_diff", "p"]
@@ -93,7 +94,7 @@ def technical_context(run, provenance: dict | None = None) -> dict:
     non_normal = results.loc[results["shapiro_p"] < 0.05]
     disagree = results.loc[((results["p"] < context["alpha"]) != (results["p_wilcoxon"] < context["alpha"])) & results["p_wilcoxon"].notna()]
     return context | {
-        "tables": technical_tables(results),
+        "tables": technical_tables(results, order),
         "notes": notes,
         "attrition_columns": attrition_columns,
         "attrition": attrition,

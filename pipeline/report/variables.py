@@ -10,7 +10,7 @@ from markupsafe import Markup
 from ..analyze import paired_scores, scores_by_wave
 from ..charts import CHANGED, IMPROVED, NEUTRAL, WORSENED, paired_slopes_svg, svg_data_uri
 from ..suppression import TOO_FEW, collapse_small_categories, suppress_count
-from .ordering import ordered_for_display
+from .ordering import domain_order, ordered_for_display
 from .words import DIRECTION_WORDS, change_in_words, effect_size_in_words, format_number, format_p
 
 RCI_ORDER = {
@@ -65,7 +65,7 @@ def variable_panels(run, threshold: int, ranges: dict, correction: str, results:
     wide = scores_by_wave(run.scores, run.study.id_column)
     changes = run.reliable_change.groupby("variable")["category"]
     position_in_domain = {}
-    for _, row in ordered_for_display(results).iterrows():
+    for _, row in ordered_for_display(results, domain_order(run.study)).iterrows():
         domain = row["domain"] or "other"
         position_in_domain[domain] = position_in_domain.get(domain, -1) + 1
         low, high = ranges[row["variable"]]
