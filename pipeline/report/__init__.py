@@ -20,7 +20,8 @@ Where each part lives, by the report section it makes:
 * :mod:`.results_table` - "Results table".
 * :mod:`.subgroups` - "Results by subgroup".
 * :mod:`.limitations` - "What this design cannot show", and the attrition sentence.
-* :mod:`.context` - the impact report's template values, and what both reports share.
+* :mod:`.design` - what the study's design can show (a comparison group or not), for the caveats.
+* :mod:`.context` - the impact report's template values (and its cover line), and what both reports share.
 * :mod:`.technical` - the technical report: grouped results tables, notes, attrition, manifest.
 * :mod:`.words` - numbers, p-values, effect sizes, changes, corrections and directions in words.
 * :mod:`.ordering` - the order variables are shown in (by domain).
@@ -34,7 +35,8 @@ imports :mod:`pipeline.run`.
 from __future__ import annotations
 
 from ..suppression import suppress_count
-from .context import common_context, report_context, report_date, run_provenance
+from .context import DEFAULT_SUBTITLE, common_context, cover_subtitle, report_context, report_date, run_provenance
+from .design import Design, study_design
 from .flow import REASON_WORDS, flow_svg, participant_flow
 from .forest import NEUTRAL_COLOUR, OUTCOME_COLOURS, display_label, forest_alt_text, forest_plot_svg
 from .limitations import attrition_sentence, limitations
@@ -58,12 +60,12 @@ from .words import (
 )
 
 __all__ = [
-    "ASSETS_DIR", "CORRECTION_NAMES", "DIRECTION_WORDS", "EFFECT_SIZE_WORDS", "NEUTRAL_COLOUR", "OUTCOME_COLOURS",
+    "ASSETS_DIR", "CORRECTION_NAMES", "DEFAULT_SUBTITLE", "Design", "DIRECTION_WORDS", "EFFECT_SIZE_WORDS", "NEUTRAL_COLOUR", "OUTCOME_COLOURS",
     "REASON_WORDS", "TECHNICAL_GROUPS", "TEMPLATES_DIR",
-    "asset_fetcher", "attrition_sentence", "change_in_words", "common_context", "display_label", "domain_order", "effect_size_in_words",
+    "asset_fetcher", "attrition_sentence", "change_in_words", "common_context", "cover_subtitle", "display_label", "domain_order", "effect_size_in_words",
     "flow_svg", "forest_alt_text", "forest_plot_svg", "format_number", "format_p", "format_technical", "headline",
     "html_to_pdf", "improved_before_correction", "improvement_sign", "limitations", "logo_sources", "ordered_for_display",
     "panel_sentence", "participant_flow", "pdfs_side_by_side", "reliable_change_bar", "render_html", "render_reports",
-    "report_context", "report_date", "results_table", "run_provenance", "subgroup_table", "suppress_count",
+    "report_context", "report_date", "results_table", "run_provenance", "study_design", "subgroup_table", "suppress_count",
     "technical_context", "technical_tables", "template_environment", "variable_panels",
 ]  # fmt: skip

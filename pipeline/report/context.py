@@ -13,6 +13,7 @@ from ..errors import PipelineError
 from ..provenance import manifest
 from ..score import score_range
 from ..suppression import publishable_attrition, publishable_results
+from .design import study_design
 from .flow import flow_svg, participant_flow
 from .forest import forest_alt_text, forest_plot_svg
 from .limitations import attrition_sentence, limitations
@@ -22,6 +23,14 @@ from .subgroups import subgroup_table
 from .summary import headline
 from .variables import variable_panels
 from .words import CORRECTION_NAMES
+
+#: The line under the impact report's title when the study gives none (``report.subtitle``).
+DEFAULT_SUBTITLE = "Change from the start to the end of the program"
+
+
+def cover_subtitle(config) -> str:
+    """The line under the impact report's title: the study's ``report.subtitle`` when it sets one, else :data:`DEFAULT_SUBTITLE`."""
+    return getattr(config.report, "subtitle", None) or DEFAULT_SUBTITLE
 
 
 def report_date() -> str:
@@ -75,11 +84,14 @@ def report_context(run, provenance: dict | None = None) -> dict:
     attrition = publishable_attrition(run.attrition, threshold)
     ranges = {scale.id: score_range(instrument, scale) for instrument, scale in study.scales}
     order = domain_order(study)
+    design = study_design(study)
     svg = forest_plot_svg(results, order)
     return context | {
+        "subtitle": cover_subtitle(study.config),
+        "design": design,
         "headline": headline(results, context["correction_name"], ranges, options.alpha),
         "attrition_sentence": attrition_sentence(attrition),
-        "limitations": limitations(run, threshold, context["flow"]["shown"], options.alpha, context["correction_name"], results, attrition),
+        "limitations": limitations(run, threshold, context["flow"]["shown"], options.alpha, context["correction_name"], results, attrition, design),
         "rows": results_table(results, threshold, options.correction, order),
         "panels": variable_panels(run, threshold, ranges, options.correction, results),
         "subgroups": subgroup_table(run, threshold),

@@ -6,28 +6,40 @@ import pandas as pd
 from markupsafe import Markup
 
 from ..suppression import TOO_FEW
+from .design import Design, study_design
 from .summary import improved_before_correction
 from .words import format_number
 
 
 def limitations(
-    run, threshold: int, shown_flow: dict, alpha: float, correction_name: str, results: pd.DataFrame | None = None, attrition: pd.DataFrame | None = None
+    run,
+    threshold: int,
+    shown_flow: dict,
+    alpha: float,
+    correction_name: str,
+    results: pd.DataFrame | None = None,
+    attrition: pd.DataFrame | None = None,
+    design: Design | None = None,
 ) -> list[dict]:
     """The design's limitations in plain words, filled in with this study's numbers (Campbell &
     Stanley, 1963; Marsden & Torgerson, 2012; CONSORT 2010 item 20); ``results`` and ``attrition``
-    as published (:mod:`pipeline.suppression`)."""
+    as published (:mod:`pipeline.suppression`). ``design`` (default: :func:`study_design` of the
+    run's study) decides the design's own caveats: "No comparison group" only when there is none."""
     flow = run.flow
     results = run.results if results is None else results
     attrition = run.attrition if attrition is None else attrition
-    items = [
-        {
-            "title": "No comparison group",
-            "text": "Everyone measured took part in the program, so the results show how much participants changed, "
-            "not how much of the change the program caused. Part of any change may come from time passing (maturation), "
-            "events outside the program (history), answering the same questions a second time (testing), or regression "
-            "to the mean: people who start unusually low tend to score closer to average later, with or without help.",
-        }
-    ]
+    design = study_design(run.study) if design is None else design
+    items = []
+    if not design.comparison_group:
+        items.append(
+            {
+                "title": "No comparison group",
+                "text": "Everyone measured took part in the program, so the results show how much participants changed, "
+                "not how much of the change the program caused. Part of any change may come from time passing (maturation), "
+                "events outside the program (history), answering the same questions a second time (testing), or regression "
+                "to the mean: people who start unusually low tend to score closer to average later, with or without help.",
+            }
+        )
     valid_pre, pre_only = flow["valid_pre"], flow["pre_only"]
     if pre_only == 0:
         dropout = "Everyone with a valid baseline answer also answered at follow-up."
