@@ -72,8 +72,9 @@ def html_to_pdf(html: str, files: tuple[Path, ...] = (), variant: str | None = N
     A fetch the fetcher refuses raises :class:`PipelineError` with one line naming the URL: at
     once when WeasyPrint lets the fetcher's ``FatalURLFetchingError`` through, and after
     ``write_pdf`` when WeasyPrint swallowed it (it does while drawing SVG). A PipelineError, unlike
-    ``FatalURLFetchingError`` (a BaseException), also crosses back from a forked
-    :func:`pdfs_side_by_side` child instead of killing the worker and leaving the parent waiting.
+    ``FatalURLFetchingError`` (a BaseException), also crosses back from a forked child of
+    :func:`~pipeline.report.render.pdfs_side_by_side` instead of killing the worker and leaving
+    the parent waiting.
     """
     import weasyprint
     from weasyprint.urls import FatalURLFetchingError
