@@ -142,3 +142,14 @@ def test_the_cover_line_comes_from_the_study_or_is_neutral(minimal_study):
     html = report.render_html(report.report_context(run_study(load_study(minimal_study))))
     assert f'<div class="subtitle">{report.DEFAULT_SUBTITLE}</div>' in html and "career" not in html
     assert report.cover_subtitle(SimpleNamespace(report=SimpleNamespace(subtitle="Change in hope"))) == "Change in hope"
+
+
+def test_the_report_does_not_import_the_run():
+    """run.py imports the report (lazily); the report takes provenance from pipeline.provenance, never from run.py."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import sys, pipeline.report; print('pipeline.run' in sys.modules, 'weasyprint' in sys.modules)"
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120, cwd=str(Path(__file__).parent.parent))
+    assert fresh.stdout.split() == ["False", "False"]
