@@ -5,30 +5,25 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
-import platform
-import subprocess
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 
-from . import __version__
-from .analyze import CONVENTIONS, analyze
+from .analyze import analyze
 from .errors import PipelineError
 from .ingest import read_wave
 from .outputs import OutputFolder
 from .privacy import load_key, redcap_identifier_fields
+from .provenance import REPOSITORY, manifest
 from .score import score_responses
 from .study import STUDY_FILE, Study, WaveSource
 from .subgroups import SUBGROUP_COLUMNS, subgroup_results
 from .validate import EXCLUSION_COLUMNS, PROBLEM_COLUMNS, ValidatedWave, validate_wave
 
-REPOSITORY = Path(__file__).resolve().parent.parent
 LEDGER_COLUMNS = ["wave", "file", "sha256", "rows_read", "rows_accepted", "rows_excluded"]
 
 
@@ -200,53 +195,6 @@ def study_key(study: Study) -> bytes:
     return load_key(settings.key_env, settings.key_file, REPOSITORY)
 
 
-def git_commit(folder: Path) -> str | None:
-    """The commit the pipeline's code was run from, or None outside a git checkout."""
-    try:
-        result = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
-
-
-def manifest(run: StudyRun) -> dict:
-    """Provenance of a run: inputs and instrument files with their SHA-256, options and versions.
-
-    ``run_id`` is the first 12 hex digits of the SHA-256 of everything else in the manifest, so
-    the same inputs, definitions, options and code give the same id (there is no timestamp).
-    """
-    packages = ["numpy", "pandas", "scipy", "statsmodels", "pandera", "pydantic", "jinja2", "weasyprint", "openpyxl", "pyreadstat"]
-    body = {
-        "pipeline_version": __version__,
-        "study": run.study.name,
-        "inputs": [{"wave": w.wave, "file": w.file, "sha256": w.sha256} for w in run.waves],
-        "instruments": [
-            {"file": _display_path(path, run.study.folder), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()} for path in run.study.instrument_files
-        ],
-        "git_commit": git_commit(REPOSITORY),
-        "waves": {wave: source.model_dump() for wave, source in run.study.wave_sources.items()},
-        "data": run.study.config.data.model_dump(exclude={"pseudonymise"}) | {"pseudonymised": run.study.config.data.pseudonymise is not None},
-        "analysis": run.study.config.analysis.model_dump(),
-        "report": run.study.config.report.model_dump(),
-        "subgroups": list(run.study.config.subgroups),
-        "conventions": CONVENTIONS,
-        "python": platform.python_version(),
-        "packages": {name: _version(name) for name in packages},
-    }
-    run_id = hashlib.sha256(json.dumps(body, sort_keys=True).encode("utf-8")).hexdigest()[:12]
-    return {"run_id": run_id, **body}
-
-
-def _display_path(path: Path, study_folder: Path) -> str:
-    """An instrument file as the manifest names it, whatever the study's path looked like on the command
-    line: relative to the study folder for a study's own file, else to the library's repository."""
-    path, folder = Path(path).absolute(), Path(study_folder).absolute()
-    if path.is_relative_to(folder):
-        return f"{path.relative_to(folder)} (study)"
-    path = path.resolve()
-    return str(path.relative_to(REPOSITORY)) if path.is_relative_to(REPOSITORY) else path.name
-
-
 def write_outputs(run: StudyRun, out_dir: Path, pdf: bool = True) -> list[Path]:
     """Write the run's tables (and, unless ``pdf`` is false, both reports as PDF and HTML) into
     ``out_dir``, which must be a folder the run owns (:mod:`pipeline.outputs`): all files or none."""
@@ -357,10 +305,3 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     """A table as UTF-8 CSV, text neutralised against formula injection."""
     return neutralise_formulas(frame).to_csv(index=False, lineterminator="\n").encode("utf-8")
-
-
-def _version(package: str) -> str | None:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None

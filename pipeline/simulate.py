@@ -84,6 +84,10 @@ subgroups: [cohort]
 analysis:
   correction: holm
   alpha: 0.05
+report:
+  # The reports list domains in this order, and the cover says what the program set out to change.
+  domain_order: [wellbeing, meaning and purpose, career, distress]
+  subtitle: Change in wellbeing, meaning, career confidence and distress from the start to the end of the program
 """
 
 # With follow-ups: every wave a mapping with its label and time since baseline; post the primary endpoint.
@@ -107,6 +111,10 @@ analysis:
   primary: post
   correction: holm
   alpha: 0.05
+report:
+  # The reports list domains in this order, and the cover says what the program set out to change.
+  domain_order: [wellbeing, meaning and purpose, career, distress]
+  subtitle: Change in wellbeing, meaning, career confidence and distress from the start to the end of the program
 """
 
 WAVE_WEEKS = 26  # weeks between waves: the program runs January to June, follow-ups every 6 months after

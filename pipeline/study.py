@@ -54,11 +54,14 @@ class AnalysisOptions(BaseModel):
 
 class ReportOptions(BaseModel):
     """How the reports are made (``report:`` in ``study.yaml``): an optional logo inside the study
-    folder, the small-cell suppression threshold, and an optional archival/accessible PDF variant."""
+    folder, the order in which domains are listed (unlisted ones follow in study order), the cover's
+    subtitle, the small-cell suppression threshold, and an optional archival/accessible PDF variant."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     logo: str | None = None
+    domain_order: list[Annotated[str, Field(min_length=1, max_length=60)]] | None = None
+    subtitle: str | None = Field(default=None, min_length=1, max_length=160)
     suppression_threshold: int = Field(default=10, ge=1, le=100)
     pdf_variant: Literal["pdf/ua-1", "pdf/ua-2", "pdf/a-3a", "pdf/a-3u"] | None = None
 

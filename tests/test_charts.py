@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from matplotlib import font_manager, ft2font
 
 from pipeline import charts
+from pipeline.charts import flow as flow_module, forest as forest_module, primitives, slopes as slopes_module
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = '<img src="file:///etc/passwd">'
@@ -267,10 +268,10 @@ def test_any_box_text_gives_valid_svg_with_no_overlap_and_no_text_lost(main, sid
     root = check_layout(svg, main, side)  # parses, so every character was valid XML and escaped
     assert svg == charts.flow_diagram_svg(main, side)
     assert squash("".join(t.text or "" for t in texts(root, "label"))) == squash(
-        "".join(charts._clean(box["label"]) for box in main)
+        "".join(primitives._clean(box["label"]) for box in main)
     )
     assert squash("".join(t.text or "" for t in texts(root, "side-line"))) == squash(
-        "".join(charts._clean(line) for extra in side if extra for line in extra["lines"])
+        "".join(primitives._clean(line) for extra in side if extra for line in extra["lines"])
     )
 
 
@@ -876,13 +877,16 @@ def test_forest_report_adapter_flips_lower_is_better_and_marks_no_direction_holl
          "d_z": [-0.5, -0.2, -0.1, NAN], "d_z_ci_low": [-0.8, -0.4, -0.3, NAN], "d_z_ci_high": [-0.2, 0.1, 0.1, NAN],
          "outcome": ["improved", "no significant change", "no significant change", "no significant change"]}  # fmt: skip
     )
-    svg = report.forest_plot_svg(results)
+    svg = report.forest_plot_svg(results, ["meaning and purpose", "distress"])
     root = ET.fromstring(svg)
     _, _, x_of = forest_axis(root)
     rows = {r["label"]: r for r in forest_rows(root)}
-    # Display order: by domain (meaning before distress), unknown domains last.
+    # Display order: by domain in the order given (meaning before distress), no domain last.
     assert list(rows) == ["Search for meaning (MLQ) (no direction)", "Hope (AHS)", "Depression (PHQ-9)", "Mood (X)"]
     assert [t.text for t in group(root, "domains")] == ["Meaning and purpose", "Distress", "Other"]
+    # Without an order, domains come as the results first name them.
+    unordered = ET.fromstring(report.forest_plot_svg(results))
+    assert [t.text for t in group(unordered, "domains")] == ["Distress", "Meaning and purpose", "Other"]
     phq = rows["Depression (PHQ-9)"]
     # A drop in depression is an improvement: right of zero, its interval flipped to [0.2, 0.8].
     assert phq["marker"] == pytest.approx(x_of(0.5), abs=0.011) and phq["marker"] > x_of(0)
@@ -927,6 +931,7 @@ def test_svg_data_uri_round_trips():
     assert base64.b64decode(uri[len(prefix):]).decode("utf-8") == svg
 
 
-def test_docstring_examples():
-    result = doctest.testmod(charts, optionflags=doctest.NORMALIZE_WHITESPACE)
+@pytest.mark.parametrize("module", [primitives, flow_module, slopes_module, forest_module], ids=lambda module: module.__name__)
+def test_docstring_examples(module):
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0

@@ -8,9 +8,16 @@ import pkgutil
 
 import pytest
 
+import pipeline.charts
+import pipeline.report
 import pipeline.statistics
 
-MODULES = [f"pipeline.statistics.{m.name}" for m in pkgutil.iter_modules(pipeline.statistics.__path__)] + [
+
+def submodules(package) -> list[str]:
+    return [f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__)]
+
+
+MODULES = submodules(pipeline.statistics) + submodules(pipeline.report) + submodules(pipeline.charts) + [
     "pipeline.errors",
     "pipeline.validate",
     "pipeline.privacy",

@@ -9,6 +9,8 @@ from pipeline import report
 from pipeline.run import run_study
 from pipeline.study import load_study
 
+from .conftest import DEMO
+
 HOSTILE = '<img src="file:///etc/passwd"><link rel="attachment" href="file:///etc/hostname"><b>x</b>'
 
 
@@ -106,3 +108,48 @@ def test_technical_numbers_keep_precision_and_mark_the_undefined():
     assert report.format_technical(float("nan"), "d_z") == "\u2014"
     assert report.format_technical(float("inf"), "bf10") == "\u221e"
     assert report.format_technical("exact", "wilcoxon_method") == "exact"
+
+
+def test_domains_are_ordered_by_the_study_not_by_the_code():
+    from types import SimpleNamespace
+
+    study = load_study(DEMO)
+    # No order given: as the study's analysed scales first name them (SPANE's negative feelings bring distress in second).
+    assert report.domain_order(study) == ["wellbeing", "distress", "meaning and purpose", "career"]
+    given = ["wellbeing", "meaning and purpose", "career", "distress"]
+    configured = SimpleNamespace(config=SimpleNamespace(report=SimpleNamespace(domain_order=given)), scales=study.scales)
+    assert report.domain_order(configured) == given  # report.domain_order in study.yaml, once ReportOptions has it
+
+
+def test_the_no_comparison_group_caveat_follows_the_design(minimal_study):
+    from types import SimpleNamespace
+
+    run = run_study(load_study(minimal_study))
+    assert report.study_design(run.study) == report.Design(comparison_group=False)  # no study can name groups yet
+    assert report.study_design(SimpleNamespace(config=SimpleNamespace(groups=["program", "waiting list"]))).comparison_group
+    context = report.report_context(run)
+    assert context["limitations"][0]["title"] == "No comparison group"
+    assert "There was no comparison group" in report.render_html(context)
+    flow, alpha, name = context["flow"]["shown"], context["alpha"], context["correction_name"]
+    controlled = report.limitations(run, context["threshold"], flow, alpha, name, design=report.Design(comparison_group=True))
+    assert "No comparison group" not in [item["title"] for item in controlled]
+    assert "There was no comparison group" not in report.render_html(context | {"design": report.Design(comparison_group=True)})
+
+
+def test_the_cover_line_comes_from_the_study_or_is_neutral(minimal_study):
+    from types import SimpleNamespace
+
+    html = report.render_html(report.report_context(run_study(load_study(minimal_study))))
+    assert f'<div class="subtitle">{report.DEFAULT_SUBTITLE}</div>' in html and "career" not in html
+    assert report.cover_subtitle(SimpleNamespace(report=SimpleNamespace(subtitle="Change in hope"))) == "Change in hope"
+
+
+def test_the_report_does_not_import_the_run():
+    """run.py imports the report (lazily); the report takes provenance from pipeline.provenance, never from run.py."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import sys, pipeline.report; print('pipeline.run' in sys.modules, 'weasyprint' in sys.modules)"
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120, cwd=str(Path(__file__).parent.parent))
+    assert fresh.stdout.split() == ["False", "False"]

@@ -1,0 +1,71 @@
+"""Report: the funder's impact report and the researcher's technical report, as HTML and PDF.
+
+Both reports are jinja2 templates with autoescaping on for every template (study names, labels
+and any text from data are shown as text, never run as markup) and undefined variables refused.
+WeasyPrint renders them with a URL fetcher that may read only ``data:`` URLs, the package's own
+``assets/`` folder and the files the study declares (its logo): no network, no redirects, no
+other local file.
+
+Only aggregates reach either PDF: no participant id, no free text. Counts follow the small-cell
+rules of :mod:`pipeline.suppression` with the study's ``report.suppression_threshold``.
+Participant-level scores appear in the funder's report only as unlabelled lines of the paired
+slope charts, drawn only for variables with at least that many pairs.
+
+Where each part lives, by the report section it makes:
+
+* :mod:`.summary` - the summary's headline (what improved, worsened or changed).
+* :mod:`.flow` - "Who took part": the participant flow diagram's boxes, small counts suppressed.
+* :mod:`.forest` - "Change on every variable": the forest plot's rows and alt text.
+* :mod:`.variables` - "Variable by variable": panels, their sentences and reliable-change bars.
+* :mod:`.results_table` - "Results table".
+* :mod:`.subgroups` - "Results by subgroup".
+* :mod:`.limitations` - "What this design cannot show", and the attrition sentence.
+* :mod:`.design` - what the study's design can show (a comparison group or not), for the caveats.
+* :mod:`.context` - the impact report's template values (and its cover line), and what both reports share.
+* :mod:`.technical` - the technical report: grouped results tables, notes, attrition, manifest.
+* :mod:`.words` - numbers, p-values, effect sizes, changes, corrections and directions in words.
+* :mod:`.ordering` - the order variables are shown in (by domain).
+* :mod:`.render` - the jinja2 environment, :func:`render_reports` (HTML and PDF), the logo.
+* :mod:`.sandbox` - :func:`html_to_pdf` and the URL fetcher it is confined to.
+
+The run's provenance (manifest and run id) comes from :mod:`pipeline.provenance`; nothing here
+imports :mod:`pipeline.run`.
+"""
+
+from __future__ import annotations
+
+from ..suppression import suppress_count
+from .context import DEFAULT_SUBTITLE, common_context, cover_subtitle, report_context, report_date, run_provenance
+from .design import Design, study_design
+from .flow import REASON_WORDS, flow_svg, participant_flow
+from .forest import NEUTRAL_COLOUR, OUTCOME_COLOURS, display_label, forest_alt_text, forest_plot_svg
+from .limitations import attrition_sentence, limitations
+from .ordering import domain_order, ordered_for_display
+from .render import TEMPLATES_DIR, logo_sources, pdfs_side_by_side, render_html, render_reports, template_environment
+from .results_table import results_table
+from .sandbox import ASSETS_DIR, asset_fetcher, html_to_pdf
+from .subgroups import subgroup_table
+from .summary import headline, improved_before_correction
+from .technical import TECHNICAL_GROUPS, format_technical, technical_context, technical_tables
+from .variables import panel_sentence, reliable_change_bar, variable_panels
+from .words import (
+    CORRECTION_NAMES,
+    DIRECTION_WORDS,
+    EFFECT_SIZE_WORDS,
+    change_in_words,
+    effect_size_in_words,
+    format_number,
+    format_p,
+    improvement_sign,
+)
+
+__all__ = [
+    "ASSETS_DIR", "CORRECTION_NAMES", "DEFAULT_SUBTITLE", "Design", "DIRECTION_WORDS", "EFFECT_SIZE_WORDS", "NEUTRAL_COLOUR", "OUTCOME_COLOURS",
+    "REASON_WORDS", "TECHNICAL_GROUPS", "TEMPLATES_DIR",
+    "asset_fetcher", "attrition_sentence", "change_in_words", "common_context", "cover_subtitle", "display_label", "domain_order", "effect_size_in_words",
+    "flow_svg", "forest_alt_text", "forest_plot_svg", "format_number", "format_p", "format_technical", "headline",
+    "html_to_pdf", "improved_before_correction", "improvement_sign", "limitations", "logo_sources", "ordered_for_display",
+    "panel_sentence", "participant_flow", "pdfs_side_by_side", "reliable_change_bar", "render_html", "render_reports",
+    "report_context", "report_date", "results_table", "run_provenance", "study_design", "subgroup_table", "suppress_count",
+    "technical_context", "technical_tables", "template_environment", "variable_panels",
+]  # fmt: skip

@@ -1,0 +1,54 @@
+"""Numbers and results in words, the same in both reports: statistics rounded for reading, APA
+p-values, effect sizes by Cohen's benchmarks, a change on its scale, and the names of the
+corrections and directions."""
+
+from __future__ import annotations
+
+import math
+
+
+def format_number(value: float, digits: int = 2) -> str:
+    """A statistic rounded for reading, with a real minus sign; an em dash when undefined."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "\u2014"
+    text = f"{value:.{digits}f}"
+    if float(text) == 0:
+        text = text.lstrip("-")
+    return text.replace("-", "\u2212")
+
+
+def format_p(p: float) -> str:
+    """APA style: three decimals without a leading zero, ``<.001`` below that (APA, 2020, 6.36)."""
+    if p is None or math.isnan(p):
+        return "\u2014"
+    if p < 0.001:
+        return "<.001"
+    return f"{p:.3f}".lstrip("0")
+
+
+def improvement_sign(higher_is: str) -> int:
+    """+1 when an increase is an improvement (or the scale has no direction), -1 when a decrease is."""
+    return -1 if higher_is == "worse" else 1
+
+
+#: Cohen's (1988) rough benchmarks for the size of a standardized difference.
+EFFECT_SIZE_WORDS = [(0.2, "very small"), (0.5, "small"), (0.8, "medium"), (math.inf, "large")]
+
+CORRECTION_NAMES = {"holm": "Holm (1979)", "fdr": "Benjamini\u2013Hochberg (1995) false discovery rate"}
+DIRECTION_WORDS = {"better": "higher is better", "worse": "lower is better", "neutral": "no preferred direction"}
+
+
+def effect_size_in_words(d: float) -> str:
+    """The size of ``|d|`` by Cohen's (1988) benchmarks: very small (< 0.2), small, medium (>= 0.5), large (>= 0.8).
+
+    >>> effect_size_in_words(-0.55)
+    'medium'
+    """
+    return next(words for bound, words in EFFECT_SIZE_WORDS if abs(d) < bound)
+
+
+def change_in_words(mean_diff: float, higher_is: str, low: float, high: float) -> str:
+    """E.g. "a drop of 2.95 on its 20\u201380 scale, where lower is better"."""
+    movement = "a rise" if mean_diff > 0 else "a drop"
+    where = ", where lower is better" if higher_is == "worse" else ""
+    return f"{movement} of {format_number(abs(mean_diff))} on its {format_number(low, 0)}\u2013{format_number(high, 0)} scale{where}"
