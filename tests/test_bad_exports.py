@@ -48,7 +48,7 @@ def build_study(case: dict, folder: Path) -> Path | None:
         if case.get("wave", {}).get("format") == "redcap":
             config["waves"]["post"] = {"file": case["file"], "format": "redcap", "event": "followup_arm_1"}
     config.update(case.get("study", {}))
-    (folder / "study.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    (folder / "study.yaml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")  # waves are in time order
     return raw
 
 
