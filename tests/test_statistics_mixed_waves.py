@@ -36,7 +36,6 @@ from pipeline.statistics.mixed import (
     NO_VARIANCE_NOTE,
     TWO_WAVE_NOTE,
     fit_wave_model,
-    wave_effect,
 )
 from pipeline.statistics.paired import paired_statistics
 
@@ -173,9 +172,7 @@ def test_two_waves_match_lmertest_and_the_former_closed_form():
     ]):  # fmt: skip
         np.testing.assert_allclose([mean.estimate, mean.se, mean.ci_low, mean.ci_high], [emmean, se, low, high], **CLOSE)
         np.testing.assert_allclose(mean.df, df, **DF)
-    old = wave_effect(scores["pre"], scores["post"])  # the compatibility wrapper: the same numbers
-    assert (old.estimate, old.se, old.p, old.df) == (change.estimate, change.se, change.p, change.df)
-    assert (old.n_participants, old.n_scores, old.residual_variance) == (70, 125, model.residual_variance)
+    assert (model.n_participants, model.n_scores) == (70, 125)
 
 
 def unit_case() -> tuple[np.ndarray, np.ndarray]:

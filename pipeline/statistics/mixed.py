@@ -76,8 +76,8 @@ every participant changed by the same amount up to rounding). With fewer than tw
 scored twice the no-variance note is left to the paired t-test's "fewer than 2 pairs". A wave
 column without any score has NaN mean and contrasts and the model is fitted on the others.
 
-``wave_effect(pre, post)`` is the two-wave compatibility wrapper for ``pipeline.analyze``: the
-same estimate and SE as the former closed-form two-wave fit, now with Satterthwaite df and a t p.
+With two waves the estimate and SE are those of the former closed-form two-wave fit (the tests
+keep its printed figures); the p is now a t on the Satterthwaite df, where it was a Wald z.
 """
 
 from __future__ import annotations
@@ -469,35 +469,3 @@ def fit_wave_model(scores: np.ndarray) -> WaveModel:
     if empty_waves:
         note = f"mixed model: no scores at wave {', '.join(empty_waves)}, so its mean and contrasts are NaN"
     return WaveModel(n_participants, n_scores, float(sigma2 * unit**2), float(tau2 * unit**2), tuple(means), note, fit)
-
-
-@dataclass(frozen=True)
-class TwoWaveEffect:
-    """The two-wave compatibility result (``wave_effect``): post minus pre from ``fit_wave_model``."""
-
-    estimate: float
-    se: float
-    p: float
-    residual_variance: float  # sigma^2
-    participant_variance: float  # tau^2
-    n_participants: int
-    n_scores: int
-    note: str = ""
-    df: float = np.nan  # Satterthwaite
-
-
-def wave_effect(pre, post) -> TwoWaveEffect:
-    """Two-wave compatibility wrapper: post minus pre of ``fit_wave_model`` on participant-aligned ``pre``/``post``.
-
-    The p is two-sided from t on the Satterthwaite df (formerly a Wald z).
-
-    >>> m = wave_effect([1.0, 2.0, 3.0, 4.0, 2.5], [2.0, 2.5, 4.0, 5.5, np.nan])
-    >>> round(m.estimate, 6), round(m.se, 6), round(m.df, 6)
-    (1.0, 0.202711, 3.082524)
-    """
-    model = fit_wave_model(np.column_stack([np.asarray(pre, dtype=float), np.asarray(post, dtype=float)]))
-    change = model.contrast(0, 1)
-    return TwoWaveEffect(
-        change.estimate, change.se, change.p, model.residual_variance, model.participant_variance,
-        model.n_participants, model.n_scores, model.note, change.df,
-    )  # fmt: skip
