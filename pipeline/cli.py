@@ -154,7 +154,7 @@ def _add_instrument_commands(commands) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="impact", description="Score pre/post surveys, test change, write impact reports.")
+    parser = argparse.ArgumentParser(prog="impact", description="Score surveys across waves, test change, write impact reports.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show a full traceback on internal errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
