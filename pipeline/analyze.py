@@ -222,6 +222,7 @@ def scale_analysis(instrument, scale, matrix: np.ndarray, ids: pd.Index, items: 
     model = fit_wave_model(matrix)
     pre, post, both = pairs_of(matrix, base, primary)
     row = paired_tests(pre, post, alpha)
+    confirmatory = {**row, "notes": list(row["notes"])}  # changes.csv's baseline -> primary row: the same tests
     for column, wave in (("pre", design.baseline), ("post", design.primary)):
         wave_reliability = reliability_at_wave(items[wave])
         row.update({f"alpha_{column}": wave_reliability["alpha"], f"alpha_n_{column}": wave_reliability["n"], f"omega_{column}": wave_reliability["omega"]})
@@ -251,9 +252,12 @@ def scale_analysis(instrument, scale, matrix: np.ndarray, ids: pd.Index, items: 
     if participants is not None:
         change_table = pd.DataFrame({"variable": scale.id, **participants}, index=ids[both])
     changes = [
-        contrast_row(scale, matrix, model, waves, from_wave, to_wave, kind, alpha, margin_dz)
+        contrast_row(
+            scale, matrix, model, waves, from_wave, to_wave, kind, alpha, margin_dz,
+            confirmatory if (from_wave, to_wave) == (design.baseline, design.primary) else None,
+        )
         for from_wave, to_wave, kind in design.contrasts
-    ]
+    ]  # fmt: skip
     trajectory = [
         {"variable": scale.id, "name": scale.name, "wave": wave, "n": int(scored[:, j].sum()),
          "mean": np.nanmean(matrix[:, j]) if scored[:, j].any() else np.nan,
@@ -272,12 +276,14 @@ def scale_analysis(instrument, scale, matrix: np.ndarray, ids: pd.Index, items: 
     return row, changes, trajectory, change_table, attrition, paired
 
 
-def contrast_row(scale, matrix, model, waves, from_wave, to_wave, kind, alpha, margin_dz) -> dict:
-    """One row of ``changes``: the paired statistics of from_wave → to_wave, the mixed model's
-    contrast and, for a maintenance contrast with a margin, the equivalence test."""
+def contrast_row(scale, matrix, model, waves, from_wave, to_wave, kind, alpha, margin_dz, paired: dict | None = None) -> dict:
+    """One row of ``changes``: the paired statistics of from_wave → to_wave (``paired``, when
+    already computed), the mixed model's contrast and, for a maintenance contrast with a margin,
+    the equivalence test."""
     i, j = waves.index(from_wave), waves.index(to_wave)
-    before, after, _ = pairs_of(matrix, i, j)
-    paired = paired_tests(before, after, alpha)
+    if paired is None:
+        before, after, _ = pairs_of(matrix, i, j)
+        paired = paired_tests(before, after, alpha)
     row = {"variable": scale.id, "name": scale.name, "from_wave": from_wave, "to_wave": to_wave, "contrast": kind}
     row.update({from_to(column): paired[column] for column in CHANGE_STATISTICS})
     row.update(mixed_model_columns(model, i, j))
