@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .instruments import published_reliability, published_sd
 from .score import keyed_items
 from .schema import ATTRITION, CHANGE_STATISTICS, CHANGES, MIXED_MODEL, RESULTS, TRAJECTORY, from_to
 from .statistics.attrition import compare_baseline
@@ -168,7 +169,7 @@ def reliable_change(instrument, scale, pre: np.ndarray, post: np.ndarray, row: d
     columns.update(rci_basis="", recovery_cutoff="")
     if len(pre) == 0:
         return columns, None
-    basis, reason = change_basis(instrument, scale, row["sd_pre"], row["alpha_pre"])
+    basis, reason = change_basis(published_sd(instrument, scale), published_reliability(instrument, scale), row["sd_pre"], row["alpha_pre"])
     if basis is None:
         if len(pre) >= 2:  # with fewer pairs the paired note already says why
             row["notes"].append(reason)

@@ -563,3 +563,33 @@ def instrument_files(directory: Path) -> list[Path]:
 def library_instruments(library_dir: Path = LIBRARY_DIR) -> list[Instrument]:
     """Load every instrument file in the library, sorted by id."""
     return [load_instrument(path) for path in instrument_files(library_dir)]
+
+
+# --- published figures the analysis may rely on -----------------------------------------------
+
+#: Evidence good enough for a published figure to be used in place of the sample's.
+TRUSTED_EVIDENCE = ("verified", "secondary")
+#: Which reliability statistic reliable change prefers when several are published (Evans et al., 1998).
+RELIABILITY_PREFERENCE = ("alpha", "omega", "test-retest", "split-half")
+
+
+def published_sd(instrument: Instrument, scale: Scale) -> float | None:
+    """The first norm SD declared for ``scale`` with verified or secondary evidence."""
+    for norm in instrument.norms:
+        if norm.scale == scale.id and norm.sd is not None and norm.evidence in TRUSTED_EVIDENCE:
+            return norm.sd
+    return None
+
+
+def published_reliability(instrument: Instrument, scale: Scale) -> tuple[float, str] | None:
+    """The preferred single reliability figure declared for ``scale`` with verified or secondary evidence."""
+    candidates = [
+        entry
+        for entry in instrument.reliability
+        if entry.scale == scale.id and entry.value is not None and entry.evidence in TRUSTED_EVIDENCE
+    ]
+    for statistic in RELIABILITY_PREFERENCE:
+        for entry in candidates:
+            if entry.statistic == statistic:
+                return entry.value, statistic
+    return None

@@ -22,7 +22,8 @@ first such norm listed for the scale; the reliability the first such figure, pre
 internal consistency (alpha, then omega) over test-retest and split-half, since alpha is the
 figure most RCI practice uses (Evans, Margison & Barkham, 1998). The sample basis is the
 paired participants' baseline SD (``sd_pre``) and Cronbach's alpha at baseline (``alpha_pre``).
-Figures marked unverified are never used.
+Figures marked unverified are never used (the instrument's figures are looked up in
+:mod:`pipeline.instruments`, so that this module needs nothing but numbers).
 """
 
 from __future__ import annotations
@@ -31,11 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..instruments import Instrument, Scale
-
 CRITICAL_Z = 1.96
-TRUSTED_EVIDENCE = ("verified", "secondary")
-RELIABILITY_PREFERENCE = ("alpha", "omega", "test-retest", "split-half")
 
 
 @dataclass(frozen=True)
@@ -63,34 +60,19 @@ class ChangeBasis:
         return CRITICAL_Z * self.s_diff
 
 
-def published_sd(instrument: Instrument, scale: Scale) -> float | None:
-    """The first norm SD declared for ``scale`` with verified or secondary evidence."""
-    for norm in instrument.norms:
-        if norm.scale == scale.id and norm.sd is not None and norm.evidence in TRUSTED_EVIDENCE:
-            return norm.sd
-    return None
+def change_basis(
+    published_sd: float | None, published_reliability: tuple[float, str] | None, sample_sd: float, sample_alpha: float
+) -> tuple[ChangeBasis | None, str]:
+    """The RCI basis (published figures first, else the sample's), or None and the reason.
 
-
-def published_reliability(instrument: Instrument, scale: Scale) -> tuple[float, str] | None:
-    """The preferred single reliability figure declared for ``scale`` with verified or secondary evidence."""
-    candidates = [
-        entry
-        for entry in instrument.reliability
-        if entry.scale == scale.id and entry.value is not None and entry.evidence in TRUSTED_EVIDENCE
-    ]
-    for statistic in RELIABILITY_PREFERENCE:
-        for entry in candidates:
-            if entry.statistic == statistic:
-                return entry.value, statistic
-    return None
-
-
-def change_basis(instrument: Instrument, scale: Scale, sample_sd: float, sample_alpha: float) -> tuple[ChangeBasis | None, str]:
-    """The RCI basis for ``scale`` (published figures first, else the sample's), or None and the reason."""
-    sd, sd_source = published_sd(instrument, scale), "published"
+    ``published_sd`` and ``published_reliability`` (value, statistic) are the instrument's
+    trusted figures for the scale (:func:`pipeline.instruments.published_sd` and
+    :func:`~pipeline.instruments.published_reliability`), None when it declares none.
+    """
+    sd, sd_source = published_sd, "published"
     if sd is None:
         sd, sd_source = sample_sd, "sample"
-    reliability = published_reliability(instrument, scale)
+    reliability = published_reliability
     if reliability is None:
         reliability, reliability_source = (sample_alpha, "alpha"), "sample"
     else:
