@@ -67,6 +67,14 @@ LATER_RESPONSE_RATE = 0.62  # share of those enrolled answering the first follow
 LATER_RESPONSE_DECAY = 0.88  # each further follow-up is answered by this share of the previous one's rate
 PREVIOUS_WAVE_EFFECT = 0.30  # how much more likely to answer a follow-up those who answered the wave before are
 
+#: The demo's report options, the same with or without follow-ups.
+REPORT_YAML = """\
+report:
+  # The reports list domains in this order, and the cover says what the program set out to change.
+  domain_order: [wellbeing, meaning and purpose, career, distress]
+  subtitle: Change in wellbeing, meaning, career confidence and distress from the start to the end of the program
+"""
+
 STUDY_YAML = """\
 # Demo study: simulated data written by `impact demo` (pipeline/simulate.py); not real participants.
 name: Demo pilot (simulated data)
@@ -84,11 +92,7 @@ subgroups: [cohort]
 analysis:
   correction: holm
   alpha: 0.05
-report:
-  # The reports list domains in this order, and the cover says what the program set out to change.
-  domain_order: [wellbeing, meaning and purpose, career, distress]
-  subtitle: Change in wellbeing, meaning, career confidence and distress from the start to the end of the program
-"""
+""" + REPORT_YAML
 
 # With follow-ups: every wave a mapping with its label and time since baseline; post the primary endpoint.
 FOLLOW_UP_STUDY_YAML = """\
@@ -111,11 +115,7 @@ analysis:
   primary: post
   correction: holm
   alpha: 0.05
-report:
-  # The reports list domains in this order, and the cover says what the program set out to change.
-  domain_order: [wellbeing, meaning and purpose, career, distress]
-  subtitle: Change in wellbeing, meaning, career confidence and distress from the start to the end of the program
-"""
+""" + REPORT_YAML
 
 WAVE_WEEKS = 26  # weeks between waves: the program runs January to June, follow-ups every 6 months after
 
