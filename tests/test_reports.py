@@ -150,7 +150,8 @@ def test_flow_counts_are_suppressed_and_totals_coarsened():
         "valid_pre": 22, "valid_post": 15, "matched": 15, "pre_only": 7, "post_only": 0,
     }  # fmt: skip
     config = SimpleNamespace(enrolled=30)
-    run = SimpleNamespace(flow=flow, study=SimpleNamespace(config=config), results=pd.DataFrame({"n_pairs": [15, 14, 9]}))
+    study = SimpleNamespace(config=config, wave_names=("pre", "post"), baseline="pre", primary="post", later_waves=("post",), wave_label=str)
+    run = SimpleNamespace(flow=flow, study=study, results=pd.DataFrame({"n_pairs": [15, 14, 9]}))
     published = report.participant_flow(run, threshold=10)
     shown = published["shown"]
     assert shown["matched"] == "15" and shown["pre_only"] == "<10" and shown["excluded_pre"] == "<10"
