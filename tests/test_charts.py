@@ -775,7 +775,8 @@ def test_forest_any_rows_give_ticks_covering_every_value_and_markers_in_place(sp
         if given_["estimate"] != given_["estimate"]:
             assert drawn["marker"] is None and drawn["interval"] is None and drawn["note"] == "not tested"
             continue
-        assert values[0] <= given_["low"] + 1e-9 and given_["high"] - 1e-9 <= values[-1]
+        tolerance = 1e-9 * (values[-1] - values[0])  # _forest_ticks allows 1e-9 of the span (a value a hair past a tick)
+        assert values[0] <= given_["low"] + tolerance and given_["high"] - tolerance <= values[-1]
         assert drawn["marker"] == pytest.approx(x_of(given_["estimate"]), abs=0.011)
         assert drawn["interval"] == pytest.approx((x_of(given_["low"]), x_of(given_["high"])), abs=0.011)
         assert drawn["hollow"] == given_["hollow"]
@@ -979,6 +980,21 @@ def test_a_forest_of_one_interval_per_row_is_drawn_as_before():
         assert [p.get("d") for p in group(single, "estimates") if p.get("class") == kind] == [
             p.get("d") for p in group(again, "estimates") if p.get("class") == kind
         ]
+
+
+def test_a_forest_too_tall_for_a_page_comes_in_parts_on_one_axis():
+    rows = forest_waves(FOREST)
+    for row in rows:  # four waves: each row twice as tall
+        row["points"] = row["points"] + [{**p, "shape": shape} for p, shape in zip(row["points"], ("diamond", "triangle"))]
+    legend = [(f"wave {i}", shape) for i, shape in enumerate(charts.SHAPES[:4])]
+    parts = charts.forest_parts(rows, legend)
+    assert len(parts) == 2
+    roots = [ET.fromstring(part) for part in parts]
+    assert all(float(root.get("viewBox").split()[3]) <= 850 for root in roots)
+    assert [t.text for root in roots for t in group(root, "labels")] == [row["label"] for row in rows]  # every row once, in order
+    ticks = [[t.text for t in group(root, "x-ticks")] for root in roots]
+    assert ticks[0] == ticks[1]
+    assert len(charts.forest_parts(forest_waves(), legend[:2])) == 1  # four rows fit on one page
 
 
 # --- the trajectory ------------------------------------------------------------------------

@@ -14,13 +14,13 @@ reports are reproducible. Text from studies and data is always escaped: a label 
 """
 
 from .flow import flow_diagram_svg, flow_diagram_title
-from .forest import SHAPES, forest_svg, forest_title
+from .forest import SHAPES, forest_parts, forest_svg, forest_title
 from .primitives import CHANGED, IMPROVED, LIGHT_FILL, MUTED, MUTED_LIGHT, NAVY, NEUTRAL, RULE, TEXT, WORSENED, svg_data_uri, wrap_text
 from .slopes import paired_slopes_svg
 from .trajectory import trajectory_svg, trajectory_title, wave_positions
 
 __all__ = [
     "CHANGED", "IMPROVED", "LIGHT_FILL", "MUTED", "MUTED_LIGHT", "NAVY", "NEUTRAL", "RULE", "SHAPES", "TEXT", "WORSENED",
-    "flow_diagram_svg", "flow_diagram_title", "forest_svg", "forest_title", "paired_slopes_svg", "svg_data_uri",
+    "flow_diagram_svg", "flow_diagram_title", "forest_parts", "forest_svg", "forest_title", "paired_slopes_svg", "svg_data_uri",
     "trajectory_svg", "trajectory_title", "wave_positions", "wrap_text",
 ]  # fmt: skip

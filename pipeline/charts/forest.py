@@ -108,7 +108,7 @@ def _prepared_point(index: int, point: dict, series: str = "") -> dict:
             "note": _clean(point.get("note", "not tested")), "series": _clean(series)}  # fmt: skip
 
 
-def forest_svg(rows: list[dict], legend: list[tuple[str, str]] | None = None) -> str:
+def forest_svg(rows: list[dict], legend: list[tuple[str, str]] | None = None, span: tuple[float, float] | None = None) -> str:
     """A forest plot of standardized change with 95% intervals as an SVG document, 174 mm wide, written by hand.
 
     ``rows`` are the variables from top to bottom, each a dict with ``label`` (str), ``estimate``,
@@ -128,7 +128,8 @@ def forest_svg(rows: list[dict], legend: list[tuple[str, str]] | None = None) ->
     dicts with ``series`` (e.g. the wave's label), ``estimate``, ``low``, ``high``, ``colour``,
     ``hollow``, ``shape`` (one of :data:`SHAPES`) and ``note`` (shown instead when the estimate
     is missing, e.g. "too few"), drawn one under the other within the row. ``legend`` then lists
-    ``(series, shape)`` under the axis.
+    ``(series, shape)`` under the axis. ``span`` (low, high) widens the x axis to cover it too, so
+    the parts of one plot split over pages (:func:`forest_parts`) share one axis.
 
     To keep the SVG quick for WeasyPrint (its time grows with elements, and circles are slow for
     it), the intervals of one colour share one ``<path>``, and so do its markers of one shape,
@@ -158,7 +159,7 @@ def forest_svg(rows: list[dict], legend: list[tuple[str, str]] | None = None) ->
     plot_right = _FOREST_RIGHT
 
     # The x axis: ticks covering zero, every estimate and every interval.
-    values = [0.0]
+    values = [0.0, *(float(v) for v in (span or ()) if _finite(v))]
     for r in prepared:
         for p in r["points"]:
             values += [v for v in (p["estimate"], *(p["interval"] or ())) if v is not None]
@@ -270,6 +271,30 @@ def forest_svg(rows: list[dict], legend: list[tuple[str, str]] | None = None) ->
         f'viewBox="0 0 {_FOREST_W} {height}" font-family="{FONT_FAMILY}">\n'
         f"<title>{title}</title>\n" + "\n".join(parts) + "\n</svg>\n"
     )
+
+
+def forest_parts(rows: list[dict], legend: list[tuple[str, str]] | None = None, max_height: float = 850) -> list[str]:
+    """:func:`forest_svg` of ``rows`` split into parts no taller than ``max_height`` px of the
+    viewBox (850 px is 212 mm: one page with its heading), at row boundaries, every part on the
+    same x axis (a continued domain names itself again at the top of its part). One part when it fits.
+    """
+    values = [0.0]
+    for row in rows:
+        for point in row.get("points", [row]):
+            values += [float(point[key]) for key in ("estimate", "low", "high") if _finite(point[key])]
+    span = (min(values), max(values))
+
+    def height(svg: str) -> float:
+        return float(re.search(r'viewBox="0 0 [\d.]+ ([\d.]+)"', svg).group(1))
+
+    parts, current = [], []
+    for row in rows:
+        if current and height(forest_svg(current + [row], legend, span)) > max_height:
+            parts.append(current)
+            current = []
+        current.append(row)
+    parts.append(current)
+    return [forest_svg(part, legend, span) for part in parts]
 
 
 def _marker_path(shape: str, colour: str, width: float, d: str, kind: str) -> str:

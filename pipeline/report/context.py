@@ -125,7 +125,8 @@ def report_context(run, provenance: dict | None = None) -> dict:
         "rows": results_table(results, threshold, options.correction, order),
         "panels": variable_panels(run, threshold, ranges, options.correction, results, changes if several else None, trajectory if several else None),
         "subgroups": subgroup_table(run, threshold),
-        "forest_plot": svg_data_uri(svg),
+        "forest_plot": None if several else svg_data_uri(svg),
+        "forest_plots": [svg_data_uri(part) for part in svg] if several else [],
         "forest_alt": forest_alt_text(results, changes, study) if several else forest_alt_text(results),
         "margin_dz": options.maintenance_margin_dz,
     }

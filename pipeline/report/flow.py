@@ -132,8 +132,8 @@ def participant_flow(run, threshold: int, results: pd.DataFrame | None = None, c
                 "title": f"Excluded at {label(wave)}: {shown[f'excluded_{wave}']}",
                 "lines": [
                     *(reason_lines(wave) or ["none needed excluding"]),
-                    f"answers received at {label(wave)}: {shown[f'rows_{wave}']}",
-                    f"no valid answer at {label(wave)}: {shown[lost_key(study, wave)]} of the people with a valid baseline answer",
+                    f"answers received: {shown[f'rows_{wave}']}",
+                    f"no valid answer then: {shown[lost_key(study, wave)]} of those with a valid baseline answer",
                 ],
             }
         )
@@ -142,8 +142,7 @@ def participant_flow(run, threshold: int, results: pd.DataFrame | None = None, c
             {
                 "count": shown[f"valid_{wave}"],
                 "label": f"people with a valid answer at {label(wave)}{' (primary endpoint)' if wave == study.primary else ''}: "
-                f"{shown[matched_key(study, wave)]} with a valid baseline answer too (matched), {shown[f'{wave}_only']} without"
-                f"{analysed_here}",
+                f"{shown[matched_key(study, wave)]} also at baseline (matched), {shown[f'{wave}_only']} not{analysed_here}",
             }
         )
     side.append({"title": "Left out of a variable", "lines": ["if that questionnaire was incomplete", "at baseline or at that wave"]})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..charts import CHANGED, IMPROVED, NEUTRAL, SHAPES, WORSENED, forest_svg
+from ..charts import CHANGED, IMPROVED, NEUTRAL, SHAPES, WORSENED, forest_parts, forest_svg
 from ..suppression import TOO_FEW
 from .ordering import ordered_for_display
 from .words import format_number, improvement_sign
@@ -14,7 +14,7 @@ OUTCOME_COLOURS = {"improved": IMPROVED, "worsened": WORSENED, "changed": CHANGE
 NEUTRAL_COLOUR = NEUTRAL
 
 
-def forest_plot_svg(results: pd.DataFrame, order: list[str] | None = None, changes: pd.DataFrame | None = None, study=None) -> str:
+def forest_plot_svg(results: pd.DataFrame, order: list[str] | None = None, changes: pd.DataFrame | None = None, study=None) -> str | list[str]:
     """A forest plot of d_z with 95% intervals, oriented so that right is always better.
 
     For scales where lower is better the sign of d_z and its interval are flipped; scales
@@ -24,6 +24,8 @@ def forest_plot_svg(results: pd.DataFrame, order: list[str] | None = None, chang
     With ``changes`` and the ``study`` of three or more waves, each variable shows one interval
     per later wave (its change from the baseline, coloured by that contrast's outcome), marked
     by shape with a legend of the waves' labels; a wave with too few pairs is named "too few".
+    That plot is returned as a list of SVGs, split over pages when it is too tall for one
+    (:func:`pipeline.charts.forest_parts`).
     """
     several = study is not None and changes is not None and not changes.empty and len(study.wave_names) > 2
     later = list(study.later_waves) if several else []
@@ -40,8 +42,9 @@ def forest_plot_svg(results: pd.DataFrame, order: list[str] | None = None, chang
         if several:
             entry["points"] = [wave_point(by_wave[wave], row, study.wave_label(wave), SHAPES[index % len(SHAPES)]) for index, wave in enumerate(later)]
         rows.append(entry)
-    legend = [(study.wave_label(wave), SHAPES[index % len(SHAPES)]) for index, wave in enumerate(later)] if several else None
-    return forest_svg(rows, legend)
+    if not several:
+        return forest_svg(rows)
+    return forest_parts(rows, [(study.wave_label(wave), SHAPES[index % len(SHAPES)]) for index, wave in enumerate(later)])
 
 
 def wave_point(contrast: pd.DataFrame, row, label: str, shape: str) -> dict:

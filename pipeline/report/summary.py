@@ -115,7 +115,7 @@ def wave_sentences(results: pd.DataFrame, changes: pd.DataFrame, study, alpha: f
                     sentences.append(
                         Markup(
                             "An equivalence test (two one-sided tests, margin d<sub>z</sub> \u00b1{}) showed {} of the {} variables "
-                            "to stay within the margin between {} and {} (p < {})."
+                            "to stay within the margin between {} and {} (p &lt; {})."
                         ).format(format_number(margin_dz), within, len(tested), end, at, alpha)
                     )
     return sentences
