@@ -210,3 +210,69 @@ def publishable_trajectory(trajectory: pd.DataFrame, threshold: int) -> pd.DataF
     shown = _blank(shown, small, [column for column in shown.columns if column not in (*DESCRIPTIVE_COLUMNS, "n")])
     shown["withheld"] = small.to_numpy()
     return shown
+
+
+#: The mixed model's figures in trajectory.csv (its mean at each wave).
+TRAJECTORY_MODEL_COLUMNS = ("lmm_mean", "lmm_se", "lmm_df", "lmm_ci_low", "lmm_ci_high")
+
+
+def publishable_waves(results: pd.DataFrame, changes: pd.DataFrame, trajectory: pd.DataFrame, threshold: int) -> dict[str, pd.DataFrame]:
+    """``results``, ``changes`` and ``trajectory`` as the reports may show them side by side.
+
+    Each goes through its own rule first (:func:`publishable_results`, :func:`publishable_trajectory`);
+    then two rules hold across them, because their figures are linked:
+
+    * **The mixed model, all or nothing per variable.** Its contrasts and wave means are
+      differences and sums of one another, and one fit uses every score of every wave. When a
+      wave has 1 to t − 1 scores of a variable, or any contrast leaves 1 to t − 1 participants
+      outside its pairs (the ``lmm_n`` rule above), every ``lmm_*`` figure of that variable is
+      withheld, in all three tables.
+    * **A wave's mean beside a paired mean of the same wave.** trajectory.csv's mean and SD at a
+      wave are over everyone scored there; a published contrast gives the mean and SD of its
+      pairs at that wave. When the two groups differ by 1 to t − 1 people, their scores follow by
+      subtraction (at the baseline these are the non-completers :func:`publishable_attrition`
+      protects), so the trajectory's mean and SD there are withheld (``withheld`` stays the
+      small-wave flag).
+
+    With two waves neither rule withholds more than the tables' own rules (a small wave leaves
+    fewer than t pairs). ``changes`` may be empty (the result is then as given).
+
+    >>> results = pd.DataFrame({"variable": ["a"], "n_pairs": [40], "lmm_n": [48], "lmm_estimate": [0.4]})
+    >>> changes = pd.DataFrame({"variable": ["a", "a"], "from_wave": ["pre", "pre"], "to_wave": ["post", "fu"],
+    ...                         "n_pairs": [40, 5], "lmm_n": [48, 48], "lmm_estimate": [0.4, 0.1], "outcome": ["improved"] * 2})
+    >>> trajectory = pd.DataFrame({"variable": ["a"] * 3, "wave": ["pre", "post", "fu"], "n": [52, 43, 5],
+    ...                            "mean": [3.0, 3.4, 3.1], "lmm_mean": [3.0, 3.4, 3.1]})
+    >>> shown = publishable_waves(results, changes, trajectory, 10)
+    >>> shown["results"]["lmm_estimate"].tolist(), shown["trajectory"]["mean"].tolist()
+    ([nan], [3.0, nan, nan])
+    """
+    shown = {
+        "results": publishable_results(results, threshold),
+        "changes": publishable_results(changes, threshold) if not changes.empty else changes.copy(),
+        "trajectory": publishable_trajectory(trajectory, threshold) if not trajectory.empty else trajectory.copy(),
+    }
+    if trajectory.empty:
+        return shown
+    counts = trajectory["n"].fillna(0).astype(int)
+    model_withheld = set(trajectory.loc[(counts > 0) & (counts < threshold), "variable"])
+    for table in (results, changes):
+        if "lmm_n" in table.columns and not table.empty:
+            outside = table["lmm_n"].fillna(0).astype(int) - table["n_pairs"].astype(int)
+            model_withheld |= set(table.loc[(outside > 0) & (outside < threshold), "variable"])
+    for name, columns in (("results", MIXED_MODEL_COLUMNS), ("changes", MIXED_MODEL_COLUMNS), ("trajectory", TRAJECTORY_MODEL_COLUMNS)):
+        frame = shown[name]
+        if not frame.empty:
+            shown[name] = _blank(frame, frame["variable"].isin(model_withheld), [c for c in columns if c in frame.columns])
+    if changes.empty:
+        return shown
+    sizes = trajectory.set_index(["variable", "wave"])["n"].fillna(0).astype(int)
+    revealing = set()
+    published_pairs = changes.loc[~shown["changes"]["withheld"].to_numpy()]
+    for _, row in published_pairs.iterrows():
+        for wave in (row["from_wave"], row["to_wave"]):
+            difference = int(sizes.get((row["variable"], wave), 0)) - int(row["n_pairs"])
+            if 0 < difference < threshold:
+                revealing.add((row["variable"], wave))
+    keys = pd.Series(list(zip(shown["trajectory"]["variable"], shown["trajectory"]["wave"])))
+    shown["trajectory"] = _blank(shown["trajectory"], keys.isin(revealing), [c for c in ("mean", "sd") if c in trajectory.columns])
+    return shown

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from matplotlib import font_manager, ft2font
 
 from pipeline import charts
-from pipeline.charts import flow as flow_module, forest as forest_module, primitives, slopes as slopes_module
+from pipeline.charts import flow as flow_module, forest as forest_module, primitives, slopes as slopes_module, trajectory as trajectory_module
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = '<img src="file:///etc/passwd">'
@@ -775,7 +775,8 @@ def test_forest_any_rows_give_ticks_covering_every_value_and_markers_in_place(sp
         if given_["estimate"] != given_["estimate"]:
             assert drawn["marker"] is None and drawn["interval"] is None and drawn["note"] == "not tested"
             continue
-        assert values[0] <= given_["low"] + 1e-9 and given_["high"] - 1e-9 <= values[-1]
+        tolerance = 1e-9 * (values[-1] - values[0])  # _forest_ticks allows 1e-9 of the span (a value a hair past a tick)
+        assert values[0] <= given_["low"] + tolerance and given_["high"] - tolerance <= values[-1]
         assert drawn["marker"] == pytest.approx(x_of(given_["estimate"]), abs=0.011)
         assert drawn["interval"] == pytest.approx((x_of(given_["low"]), x_of(given_["high"])), abs=0.011)
         assert drawn["hollow"] == given_["hollow"]
@@ -921,6 +922,167 @@ def test_report_draws_the_forest_plot_without_matplotlib():
     assert fresh.stdout.strip() == "False"
 
 
+# --- one forest interval per wave ----------------------------------------------------------
+
+def forest_waves(rows=FOREST[:4]) -> list[dict]:
+    """FOREST's first rows with two intervals each, as the report passes them for three waves."""
+    return [
+        {"label": row["label"], "domain": row["domain"], "points": [
+            {**row, "series": "End of program", "shape": "circle"},
+            {**row, "estimate": row["estimate"] / 2, "low": row["low"] / 2, "high": row["high"] / 2, "colour": GREY,
+             "series": "6 months after", "shape": "square"},
+        ]}
+        for row in rows
+    ]  # fmt: skip
+
+
+def test_forest_with_one_interval_per_wave_has_a_legend_and_a_marker_shape_per_wave():
+    legend = [("End of program", "circle"), ("6 months after", "square")]
+    rows = forest_waves()
+    rows[1]["points"][1] |= {"estimate": NAN, "low": NAN, "high": NAN, "note": "too few"}
+    svg = charts.forest_svg(rows, legend)
+    root = ET.fromstring(svg)
+    assert [t.text for t in group(root, "legend") if local(t.tag) == "text"] == ["End of program", "6 months after"]
+    paths = list(group(root, "estimates"))
+    circles = [p for p in paths if p.get("class") == "markers"]
+    squares = [p for p in paths if p.get("class") == "markers square"]
+    assert circles and squares and all(p.get("stroke-linecap") == "square" for p in squares)
+    assert sum(len(subpaths(p.get("d"))) for p in circles) == 4 and sum(len(subpaths(p.get("d"))) for p in squares) == 3
+    # The two intervals of a row sit one under the other, around its label.
+    labels = [float(t.get("y")) for t in group(root, "labels")]
+    lines = sorted({points[0][1] for p in paths if p.get("class") == "intervals" for points in subpaths(p.get("d"))})
+    assert len(lines) == 7 and all(any(abs(y - label) < 10 for label in labels) for y in lines)
+    assert [t.text for t in group(root, "not-tested")] == ["too few"]
+    title = root.find(f"{SVG}title").text
+    assert "Life satisfaction (SWLS): End of program 0.44 [0.24, 0.63], 6 months after too few" in title
+    assert charts.forest_svg(rows, legend) == svg
+
+
+def test_forest_draws_every_marker_shape_and_escapes_series_labels():
+    rows = [{"label": "A", "domain": "", "points": [
+        {"estimate": 0.1 * i, "low": 0, "high": 0.2 * i, "colour": GREEN, "hollow": i == 3, "series": f"wave {i}", "shape": shape}
+        for i, shape in enumerate(charts.SHAPES)]}]  # fmt: skip
+    svg = charts.forest_svg(rows, [(HOSTILE, "diamond"), ("b", "triangle")])
+    root = ET.fromstring(svg)
+    assert HOSTILE in [t.text for t in group(root, "legend")] and "<img" not in svg
+    classes = {p.get("class") for p in group(root, "estimates")}
+    assert {"markers", "markers square", "markers diamond", "markers triangle", "markers triangle-down", "hollow triangle"} <= classes
+    with pytest.raises(ValueError, match="shape"):
+        charts.forest_svg([{"label": "A", "points": [{"estimate": 0, "low": 0, "high": 0, "colour": GREEN, "hollow": False, "shape": "star"}]}])
+
+
+def test_a_forest_of_one_interval_per_row_is_drawn_as_before():
+    # The same rows given as one-point series draw the same intervals and markers (only the grouping key differs).
+    single = ET.fromstring(charts.forest_svg(FOREST))
+    as_points = [{"label": r["label"], "domain": r["domain"], "points": [{**r, "shape": "circle"}]} for r in FOREST]
+    again = ET.fromstring(charts.forest_svg(as_points))
+    for kind in ("intervals", "markers", "hollow"):
+        assert [p.get("d") for p in group(single, "estimates") if p.get("class") == kind] == [
+            p.get("d") for p in group(again, "estimates") if p.get("class") == kind
+        ]
+
+
+def test_a_forest_too_tall_for_a_page_comes_in_parts_on_one_axis():
+    rows = forest_waves(FOREST)
+    for row in rows:  # four waves: each row twice as tall
+        row["points"] = row["points"] + [{**p, "shape": shape} for p, shape in zip(row["points"], ("diamond", "triangle"))]
+    legend = [(f"wave {i}", shape) for i, shape in enumerate(charts.SHAPES[:4])]
+    parts = charts.forest_parts(rows, legend)
+    assert len(parts) == 2
+    roots = [ET.fromstring(part) for part in parts]
+    assert all(float(root.get("viewBox").split()[3]) <= 850 for root in roots)
+    assert [t.text for root in roots for t in group(root, "labels")] == [row["label"] for row in rows]  # every row once, in order
+    ticks = [[t.text for t in group(root, "x-ticks")] for root in roots]
+    assert ticks[0] == ticks[1]
+    assert len(charts.forest_parts(forest_waves(), legend[:2])) == 1  # four rows fit on one page
+
+
+# --- the trajectory ------------------------------------------------------------------------
+
+WAVES = [
+    {"label": "Start of program", "weeks": 0.0, "mean": 4.57, "low": 4.37, "high": 4.78},
+    {"label": "End of program", "weeks": 26.0, "mean": 5.11, "low": 4.89, "high": 5.34},
+    {"label": "6 months after", "weeks": 52.0, "mean": 4.36, "low": 4.12, "high": 4.60},
+]
+
+
+def means_points(root: ET.Element) -> list[tuple[float, float]]:
+    (points,) = [p for p in group(root, "means") if p.get("class") == "mean-points"]
+    return [(a[0] + 0.005, a[1]) for a, _ in subpaths(points.get("d"))]
+
+
+def test_trajectory_is_valid_svg_the_size_of_a_slopes_panel_with_a_title():
+    svg = charts.trajectory_svg(WAVES, 1, 7, "Subjective happiness")
+    root = ET.fromstring(svg)
+    assert local(root.tag) == "svg" and root.get("role") == "img"
+    assert (root.get("width"), root.get("height")) == ("78mm", "52mm")
+    title = root.find(f"{SVG}title").text
+    assert title == ("Subjective happiness: the mean was 4.57 at Start of program, 5.11 at End of program and 4.36 at "
+                     "6 months after (model means with 95% intervals)")  # fmt: skip
+    assert [t.text for t in group(root, "waves")][:2] == ["Start of program", "End of program"]
+    assert " ".join(t.text for t in group(root, "waves")).split() == "Start of program End of program 6 months after".split()
+    sizes = [float(g.get("font-size")) * 78 / 312 / 25.4 * 72 for g in root.iter(f"{SVG}g") if g.get("font-size")]
+    assert sizes and all(6.5 <= size <= 8.5 for size in sizes)
+    assert sum(1 for _ in root.iter()) < 40
+    assert charts.trajectory_svg(WAVES, 1, 7, "Subjective happiness") == svg  # deterministic
+
+
+def test_trajectory_points_sit_where_their_weeks_and_means_put_them():
+    waves = [dict(w) for w in WAVES]
+    waves[1]["weeks"] = 4.0  # 0, 4, 52: the second wave close to the first
+    root = ET.fromstring(charts.trajectory_svg(waves, 1, 7))
+    to_px = y_scale(root, 1, 7)
+    xs = [x for x, _ in means_points(root)]
+    assert (xs[1] - xs[0]) / (xs[2] - xs[0]) == pytest.approx(4 / 52, abs=0.002)
+    assert [y for _, y in means_points(root)] == pytest.approx([float(to_px(w["mean"])) for w in waves], abs=0.01)
+    (intervals,) = [p for p in group(root, "means") if p.get("class") == "intervals"]
+    for (start, end), wave in zip(subpaths(intervals.get("d")), waves):
+        assert sorted([start[1], end[1]]) == pytest.approx(sorted(to_px([wave["low"], wave["high"]])), abs=0.01)
+    # Without weeks, evenly spaced; the y axis is the scale's whole range either way.
+    root = ET.fromstring(charts.trajectory_svg([{**w, "weeks": None} for w in WAVES], 1, 7))
+    xs = [x for x, _ in means_points(root)]
+    assert xs[1] - xs[0] == pytest.approx(xs[2] - xs[1], abs=0.01)
+    assert [float(t.text) for t in group(root, "y-ticks")] == [1, 2, 3, 4, 5, 6, 7]
+
+
+def test_a_withheld_wave_is_a_gap_in_the_line_and_says_too_few():
+    waves = [dict(w) for w in WAVES] + [{"label": "A year after", "weeks": 78.0, "mean": 4.4, "low": 4.1, "high": 4.7}]
+    waves[2] |= {"mean": NAN, "low": NAN, "high": NAN}
+    root = ET.fromstring(charts.trajectory_svg(waves, 1, 7))
+    assert len(means_points(root)) == 3
+    (line,) = [p for p in group(root, "means") if p.get("class") == "mean-line"]
+    assert [len(points) for points in subpaths(line.get("d"))] == [2]  # start to end; nothing joins across the gap
+    assert [t.text for t in group(root, "withheld")] == ["too few"]
+    assert "not shown at 6 months after (too few answers)" in root.find(f"{SVG}title").text
+
+
+def test_trajectory_text_is_escaped_intervals_are_clipped_and_bad_input_refused():
+    waves = [{"label": HOSTILE, "weeks": None, "mean": 1.2, "low": 0.5, "high": 1.9}, {"label": "b", "weeks": None, "mean": 2, "low": 1, "high": 3}]
+    svg = charts.trajectory_svg(waves, 1, 7, HOSTILE)
+    root = ET.fromstring(svg)
+    assert "<img" not in svg and HOSTILE in root.find(f"{SVG}title").text
+    to_px = y_scale(root, 1, 7)
+    (intervals,) = [p for p in group(root, "means") if p.get("class") == "intervals"]
+    start, end = subpaths(intervals.get("d"))[0]
+    assert max(start[1], end[1]) == pytest.approx(float(to_px(1)), abs=0.01)  # drawn to the scale's end
+    with pytest.raises(ValueError):
+        charts.trajectory_svg([], 1, 7)
+    with pytest.raises(ValueError):
+        charts.trajectory_svg(WAVES, 7, 1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.text(max_size=45), st.floats(1, 7) | st.just(NAN)), min_size=2, max_size=12))
+def test_any_waves_give_valid_svg_with_every_shown_mean_inside_the_plot(waves):
+    spec = [{"label": label, "weeks": None, "mean": mean, "low": mean - 0.3, "high": mean + 0.3} for label, mean in waves]
+    root = ET.fromstring(charts.trajectory_svg(spec, 1, 7))
+    left, top, right, bottom = plot_area(root)
+    shown = [w for w in spec if not np.isnan(w["mean"])]
+    points = means_points(root) if any(p.get("class") == "mean-points" for p in group(root, "means")) else []
+    assert len(points) == len(shown)
+    assert all(left < x < right and top <= y <= bottom for x, y in points)
+
+
 # --- small pieces --------------------------------------------------------------------------
 
 def test_svg_data_uri_round_trips():
@@ -931,7 +1093,7 @@ def test_svg_data_uri_round_trips():
     assert base64.b64decode(uri[len(prefix):]).decode("utf-8") == svg
 
 
-@pytest.mark.parametrize("module", [primitives, flow_module, slopes_module, forest_module], ids=lambda module: module.__name__)
+@pytest.mark.parametrize("module", [primitives, flow_module, slopes_module, forest_module, trajectory_module], ids=lambda module: module.__name__)
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0

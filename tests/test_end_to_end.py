@@ -153,7 +153,7 @@ def test_a_wave_with_no_usable_rows_still_reports(minimal_study, tmp_path):
     (minimal_study / "post.csv").write_text("participant_id,tiny_1,tiny_2,tiny_3\n,,,\n")
     result = run_impact("run", str(minimal_study), "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
-    assert "warning: no participant id appears in both pre and post" in result.stdout
+    assert "warning: no participant id appears in both pre and post" in result.stdout  # the baseline and the primary endpoint
     row = pd.read_csv(tmp_path / "out" / "results.csv").iloc[0]
     assert row["n_pairs"] == 0 and row["outcome"] == "not tested"
     assert row["note"] == "no participant has a score at both waves"

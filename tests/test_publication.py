@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from pipeline.report import report_context, technical_context
 from pipeline.run import manifest, run_study
 from pipeline.study import load_study
-from pipeline.suppression import DESCRIPTIVE_COLUMNS, MIXED_MODEL_COLUMNS, TOO_FEW, publishable_attrition, publishable_results
+from pipeline.suppression import DESCRIPTIVE_COLUMNS, MIXED_MODEL_COLUMNS, TOO_FEW, publishable_attrition, publishable_results, publishable_waves
 
 from .conftest import MINIMAL
 
@@ -139,3 +139,55 @@ def test_the_perturbation_test_can_fail_when_the_group_is_large_enough(tmp_path)
     write_study(tmp_path / "b", [(min(5, a + 1), b, c) for a, b, c in many], [], published_reliability=False)
     assert published(tmp_path / "a") != published(tmp_path / "b")
     assert np.isfinite(run_study(load_study(tmp_path / "a")).results["mean_pre"]).all()
+
+
+# --- three waves: a small later wave, and a few non-completers beside the trajectory -------------
+
+def add_followup(folder, answers: list[tuple], margin: float | None = None) -> None:
+    """A third wave for a study of :func:`write_study`: ``answers[i]`` are completer c<i>'s follow-up answers."""
+    rows = [(f"c{i}", *row) for i, row in enumerate(answers)]
+    pd.DataFrame(rows, columns=["participant_id", *ITEMS]).to_csv(folder / "followup.csv", index=False)
+    path = folder / "study.yaml"
+    text = path.read_text().replace("  post: post.csv\n", "  post: post.csv\n  followup: {file: followup.csv, label: 6 months after}\n")
+    if margin is not None:
+        text += f"analysis: {{maintenance_margin_dz: {margin}}}\n"
+    path.write_text(text)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(1, THRESHOLD - 1).flatmap(lambda k: st.tuples(st.lists(person, min_size=k, max_size=k), st.lists(person, min_size=k, max_size=k))))
+def test_the_scores_of_a_wave_answered_by_fewer_than_the_threshold_change_nothing_published(tmp_path_factory, groups):
+    """Everything both reports show of a three-wave study (changes, trajectory, charts, summary, the
+    mixed model of every contrast) is the same whatever the few follow-up answers are."""
+    first, second = groups
+    folder = tmp_path_factory.mktemp("small-wave")
+    for name, answers in (("a", first), ("b", second)):
+        write_study(folder / name, COMPLETERS, [], published_reliability=True)
+        add_followup(folder / name, answers, margin=0.5)
+    shown = published(folder / "a")
+    assert shown == published(folder / "b")
+    assert "6 months after" in shown and "Trajectory" in shown  # the three-wave sections are there, and were compared
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(1, THRESHOLD - 1).flatmap(lambda k: st.tuples(st.lists(person, min_size=k, max_size=k), st.lists(person, min_size=k, max_size=k))))
+def test_a_few_non_completers_stay_hidden_beside_the_trajectory(tmp_path_factory, groups):
+    """The trajectory's baseline mean is over everyone scored then: beside the pairs' mean it would
+    give the few non-completers' scores away, so it is withheld (and so is the mixed model)."""
+    first, second = groups
+    folder = tmp_path_factory.mktemp("three-wave-attrition")
+    for name, baseline_only in (("a", first), ("b", second)):
+        write_study(folder / name, COMPLETERS, baseline_only, published_reliability=True)
+        add_followup(folder / name, COMPLETERS)
+    assert published(folder / "a", leave_out_reliability=True) == published(folder / "b", leave_out_reliability=True)
+
+
+def test_a_large_enough_later_wave_is_published(tmp_path):
+    """The small-wave property is not vacuous: with every completer at follow-up, their answers there show."""
+    for name, shift in (("a", 0), ("b", 1)):
+        write_study(tmp_path / name, COMPLETERS, [], published_reliability=True)
+        add_followup(tmp_path / name, [tuple(min(5, a + shift) for a in answers) for answers in COMPLETERS])
+    assert published(tmp_path / "a") != published(tmp_path / "b")
+    run = run_study(load_study(tmp_path / "a"))
+    shown = publishable_waves(run.results, run.changes, run.trajectory, THRESHOLD)
+    assert shown["trajectory"]["lmm_mean"].notna().all() and not shown["changes"]["withheld"].any()

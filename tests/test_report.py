@@ -115,8 +115,10 @@ def test_domains_are_ordered_by_the_study_not_by_the_code():
 
     study = load_study(DEMO)
     # No order given: as the study's analysed scales first name them (SPANE's negative feelings bring distress in second).
-    assert report.domain_order(study) == ["wellbeing", "distress", "meaning and purpose", "career"]
+    unconfigured = SimpleNamespace(config=SimpleNamespace(report=SimpleNamespace(domain_order=None)), scales=study.scales)
+    assert report.domain_order(unconfigured) == ["wellbeing", "distress", "meaning and purpose", "career"]
     given = ["wellbeing", "meaning and purpose", "career", "distress"]
+    assert report.domain_order(study) == given  # the demo's study.yaml gives this order
     configured = SimpleNamespace(config=SimpleNamespace(report=SimpleNamespace(domain_order=given)), scales=study.scales)
     assert report.domain_order(configured) == given  # report.domain_order in study.yaml, once ReportOptions has it
 

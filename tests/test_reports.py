@@ -150,7 +150,8 @@ def test_flow_counts_are_suppressed_and_totals_coarsened():
         "valid_pre": 22, "valid_post": 15, "matched": 15, "pre_only": 7, "post_only": 0,
     }  # fmt: skip
     config = SimpleNamespace(enrolled=30)
-    run = SimpleNamespace(flow=flow, study=SimpleNamespace(config=config), results=pd.DataFrame({"n_pairs": [15, 14, 9]}))
+    study = SimpleNamespace(config=config, wave_names=("pre", "post"), baseline="pre", primary="post", later_waves=("post",), wave_label=str)
+    run = SimpleNamespace(flow=flow, study=study, results=pd.DataFrame({"n_pairs": [15, 14, 9]}))
     published = report.participant_flow(run, threshold=10)
     shown = published["shown"]
     assert shown["matched"] == "15" and shown["pre_only"] == "<10" and shown["excluded_pre"] == "<10"
@@ -311,3 +312,102 @@ def test_demo_flow_shows_exclusions_suppressed_and_the_total_coarsened(demo_run,
     flow_svg = base64.b64decode(re.search(r'src="data:image/svg\+xml;base64,([^"]+)" alt="Participant flow', html).group(1)).decode()
     assert "151\u2013159" in flow_svg and "repeat answers of one person: &lt;10" in flow_svg and "no participant id: &lt;10" in flow_svg
     assert ">153<" not in flow_svg
+
+
+# --- three or more waves ---------------------------------------------------------------------
+
+def svgs(html: str, alt_start: str = "") -> list[str]:
+    """The SVG documents of the ``<img>``s whose alt text starts with ``alt_start``."""
+    found = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)" alt="' + re.escape(alt_start), html)
+    return [base64.b64decode(data).decode() for data in found]
+
+
+@pytest.fixture(scope="module")
+def followup_run():
+    from .conftest import SURVEYS
+
+    return run_study(load_study(SURVEYS / "demo-followup"))
+
+
+@pytest.fixture(scope="module")
+def followup_reports(followup_run):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+        return report.render_reports(followup_run)
+
+
+def test_a_three_wave_report_shows_trajectories_the_later_waves_and_a_flow_box_per_wave(followup_run, followup_reports):
+    import xml.etree.ElementTree as ET
+
+    html = followup_reports["impact-report.html"].decode()
+    # A trajectory per variable in place of the paired slopes, with the waves' labels in the chart.
+    assert html.count('<img class="slopes trajectory"') == 20 and '<img class="slopes" ' not in html
+    charts = svgs(html, "Subjective happiness: the mean was")
+    assert len(charts) == 1
+    root = ET.fromstring(charts[0])
+    labels = " ".join(t.text for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    assert all(word in labels for word in ("Start of program", "End of program", "months", "after"))
+    # What happened at the later wave, in words (8 of the 12 planted improvements were kept).
+    improved = followup_run.results.loc[followup_run.results["outcome"] == "improved", "variable"]
+    kept = followup_run.changes.query("from_wave == 'pre' and to_wave == 'followup' and outcome == 'improved'")["variable"]
+    assert (len(improved), len(set(kept) & set(improved))) == (12, 8)
+    assert "At 6 months after, 8 of the 12 improvements were still significant against the start of program." in html
+    assert "Between the end of program and 6 months after, 4 variables lost ground significantly" in html
+    assert "Significant improvement in 12 of 20 variables at the end of program" in html
+    # One main box per wave, each named by its label.
+    (flow,) = svgs(html, "Participant flow")
+    boxes = [r for r in ET.fromstring(flow).iter("{http://www.w3.org/2000/svg}rect") if r.get("class") == "main"]
+    assert len(boxes) == 4  # answers received at baseline, then valid answers at each of the 3 waves
+    flow_text = squashed(" ".join(t.text for t in ET.fromstring(flow).iter("{http://www.w3.org/2000/svg}text")))
+    for label in ("Excluded at baseline", "Excluded at End of program", "Excluded at 6 months after", "End of program (primary"):
+        assert label in flow_text, label
+    # Attrition at each wave, and the forest plot's interval per later wave with its legend.
+    assert "38 of the 150 people with a valid baseline answer (25%) did not answer at the end of program" in html
+    assert "60 of the 150 people with a valid baseline answer (40%) did not answer at 6 months after" in html
+    (forest,) = svgs(html, "Forest plot")
+    legend = [t.text for t in ET.fromstring(forest).iter("{http://www.w3.org/2000/svg}text") if t.text in ("End of program", "6 months after")]
+    assert legend == ["End of program", "6 months after"] and 'class="markers square"' in forest
+    assert "Satterthwaite" in html and "Kuznetsova" in html
+
+
+def test_a_three_wave_technical_report_has_the_changes_and_trajectory_tables(followup_run, followup_reports):
+    from pipeline.schema import CHANGES, TRAJECTORY
+
+    html = followup_reports["technical-report.html"].decode()
+    assert 'id="changes"' in html and 'id="trajectory"' in html
+    for table, groups in ((CHANGES, ("change_descriptives", "change_tests", "change_model")), (TRAJECTORY, ("trajectory",))):
+        for group in groups:
+            for column in table.grouped()[group]:
+                breakable = column.replace("_", "_\u200b")
+                assert f">{breakable}</th>" in html, column
+    assert html.count("shs_total: pre \u2192 followup</span>") == 4  # one row in each changes table (the tests are split in two)
+    assert "shs_total: followup</span>" in html
+    text = squashed(pdf_text(followup_reports["technical-report.pdf"]))
+    assert "Change at every wave: tests and effect sizes (1 of 2)" in text and "Trajectory: the mean at every wave" in text
+    impact = squashed(pdf_text(followup_reports["impact-report.pdf"]))
+    assert "At the other waves" in impact and "6 months after" in impact
+
+
+def test_two_wave_reports_have_no_trajectory_and_no_later_wave_sections(demo_reports):
+    impact = demo_reports["impact-report.html"].decode()
+    assert 'class="slopes trajectory"' not in impact and impact.count('<img class="slopes" ') == 20
+    assert "At the other waves" not in impact and "answers received before the program (baseline)" in base64.b64decode(
+        re.search(r'src="data:image/svg\+xml;base64,([^"]+)" alt="Participant flow', impact).group(1)
+    ).decode()
+    (forest,) = svgs(impact, "Forest plot")
+    assert 'id="legend"' not in forest
+    technical = demo_reports["technical-report.html"].decode()
+    assert 'id="changes"' not in technical and 'id="trajectory"' not in technical and "Wald" not in technical
+    assert "Satterthwaite df and t (lmerTest)" in technical
+
+
+def test_waves_are_read_by_role_not_by_name(minimal_study):
+    # The same two-wave study with its waves named t0 and t1 reads exactly as before, but for the names in the manifest.
+    before = report.render_html(report.report_context(run_study(load_study(minimal_study))))
+    path = minimal_study / "study.yaml"
+    path.write_text(path.read_text().replace("  pre: pre.csv", "  t0: pre.csv").replace("  post: post.csv", "  t1: post.csv"))
+    renamed = run_study(load_study(minimal_study))
+    after = report.render_html(report.report_context(renamed))
+    assert re.sub(r"<td>(pre|post|t0|t1)</td>", "", re.sub(r"[0-9a-f]{12}", "", before)) == re.sub(
+        r"<td>(pre|post|t0|t1)</td>", "", re.sub(r"[0-9a-f]{12}", "", after)
+    )

@@ -6,7 +6,7 @@ import math
 import re
 from xml.sax.saxutils import escape
 
-from .primitives import _PT, FONT_FAMILY, MUTED_LIGHT, NAVY, TEXT, _clean, _decimals, _num, _text_width, _tick_label
+from .primitives import _PT, FONT_FAMILY, MUTED_LIGHT, NAVY, TEXT, _clean, _decimals, _fit, _num, _text_width, _tick_label
 
 # Geometry, in px of the viewBox: 4 px to the mm, 696 px = 174 mm (the report's text width),
 # so the figure is shown at its true size and 8.5 pt text is 8.5 pt on the page.
@@ -65,17 +65,50 @@ def _forest_ticks(low: float, high: float) -> list[float]:
     return [round(k * step, places) for k in range(first, last + 1)]
 
 
-def _fit(text: str, width: float, size: float, bold: bool = False) -> str:
-    """``text`` cut with an ellipsis so that it is no wider than ``width`` px at ``size`` px."""
-    if _text_width(text, size, bold) <= width:
-        return text
-    text = text[: int(width / (0.27 * size)) + 1]  # no character is narrower than 0.27 em: cut a long text at once
-    while text and _text_width(text.rstrip() + "\u2026", size, bold) > width:
-        text = text[:-1]
-    return text.rstrip() + "\u2026"
+#: Marker shapes of the series of a forest plot with one interval per wave, in order (then repeated).
+SHAPES = ("circle", "square", "diamond", "triangle", "triangle-down")
+_FOREST_SERIES_GAP = 9  # between the intervals of one row's series
+_FOREST_LEGEND_GAP = 16  # a legend entry's marker and the next entry
 
 
-def forest_svg(rows: list[dict]) -> str:
+def _polygon(shape: str, x: float, y: float, radius: float) -> str:
+    """A closed path of a diamond or triangle marker of about the given radius centred on (x, y)."""
+    if shape == "diamond":
+        r = 1.2 * radius
+        corners = [(x, y - r), (x + r, y), (x, y + r), (x - r, y)]
+    elif shape == "triangle":
+        r = 1.25 * radius
+        corners = [(x, y - r), (x + 0.87 * r, y + 0.5 * r), (x - 0.87 * r, y + 0.5 * r)]
+    else:  # triangle-down
+        r = 1.25 * radius
+        corners = [(x, y + r), (x + 0.87 * r, y - 0.5 * r), (x - 0.87 * r, y - 0.5 * r)]
+    return "M " + " L ".join(f"{_num(a)} {_num(b)}" for a, b in corners) + " Z"
+
+
+def _marker(shape: str, x: float, y: float) -> str:
+    """The path data of one marker: a very short stroke for a circle or square (drawn with round or
+    square caps), an outline for a diamond or triangle (filled)."""
+    if shape in ("circle", "square"):
+        return f"M {_num(x - 0.005)} {_num(y)} h 0.01"
+    return _polygon(shape, x, y, _FOREST_MARKER / 2)
+
+
+def _prepared_point(index: int, point: dict, series: str = "") -> dict:
+    colour = str(point["colour"]).strip().lower()
+    if not _HEX_COLOUR.fullmatch(colour):
+        raise ValueError(f"row {index}: colour must be a hex colour such as #1b7f5f, not {point['colour']!r}")
+    shape = point.get("shape", "circle")
+    if shape not in SHAPES:
+        raise ValueError(f"row {index}: shape must be one of {SHAPES}, not {shape!r}")
+    estimate = float(point["estimate"]) if _finite(point["estimate"]) else None
+    interval = None
+    if estimate is not None and _finite(point["low"]) and _finite(point["high"]):
+        interval = tuple(sorted((float(point["low"]), float(point["high"]))))
+    return {"estimate": estimate, "interval": interval, "colour": colour, "hollow": bool(point["hollow"]), "shape": shape,
+            "note": _clean(point.get("note", "not tested")), "series": _clean(series)}  # fmt: skip
+
+
+def forest_svg(rows: list[dict], legend: list[tuple[str, str]] | None = None, span: tuple[float, float] | None = None) -> str:
     """A forest plot of standardized change with 95% intervals as an SVG document, 174 mm wide, written by hand.
 
     ``rows`` are the variables from top to bottom, each a dict with ``label`` (str), ``estimate``,
@@ -91,10 +124,18 @@ def forest_svg(rows: list[dict]) -> str:
     :func:`_forest_ticks`), labelled with a true minus sign. Labels too long for the left
     column (at most 42% of the width) are cut with an ellipsis.
 
+    **One interval per wave.** A row may give ``points`` instead of one estimate: a list of
+    dicts with ``series`` (e.g. the wave's label), ``estimate``, ``low``, ``high``, ``colour``,
+    ``hollow``, ``shape`` (one of :data:`SHAPES`) and ``note`` (shown instead when the estimate
+    is missing, e.g. "too few"), drawn one under the other within the row. ``legend`` then lists
+    ``(series, shape)`` under the axis. ``span`` (low, high) widens the x axis to cover it too, so
+    the parts of one plot split over pages (:func:`forest_parts`) share one axis.
+
     To keep the SVG quick for WeasyPrint (its time grows with elements, and circles are slow for
-    it), the intervals of one colour share one ``<path>``, and so do its markers, each a very
-    short stroke with round caps; hollow markers get one white path of smaller dots on top.
-    The same rows give the same bytes; every text is escaped.
+    it), the intervals of one colour share one ``<path>``, and so do its markers of one shape,
+    each a very short stroke with round (or square) caps, or a small filled outline; hollow
+    markers get one white path of smaller ones on top. The same rows give the same bytes; every
+    text is escaped.
 
     >>> svg = forest_svg([{"label": "Depression (PHQ-9)", "estimate": 0.34, "low": 0.12, "high": 0.55,
     ...                    "colour": "#1b7f5f", "hollow": False, "domain": "Distress"}])
@@ -103,21 +144,11 @@ def forest_svg(rows: list[dict]) -> str:
     """
     prepared = []
     for index, row in enumerate(rows):
-        colour = str(row["colour"]).strip().lower()
-        if not _HEX_COLOUR.fullmatch(colour):
-            raise ValueError(f"row {index}: colour must be a hex colour such as #1b7f5f, not {row['colour']!r}")
-        estimate = float(row["estimate"]) if _finite(row["estimate"]) else None
-        interval = None
-        if estimate is not None and _finite(row["low"]) and _finite(row["high"]):
-            interval = tuple(sorted((float(row["low"]), float(row["high"]))))
-        prepared.append({
-            "label": _clean(row["label"]),
-            "domain": _clean(row.get("domain", "")),
-            "estimate": estimate,
-            "interval": interval,
-            "colour": colour,
-            "hollow": bool(row["hollow"]),
-        })
+        if "points" in row:
+            points = [_prepared_point(index, point, point.get("series", "")) for point in row["points"]]
+        else:
+            points = [_prepared_point(index, row)]
+        prepared.append({"label": _clean(row["label"]), "domain": _clean(row.get("domain", "")), "points": points})
 
     # The label column: as wide as the widest label or heading, within bounds.
     widths = [_text_width(r["label"], _FOREST_LABEL_SIZE) for r in prepared]
@@ -128,9 +159,10 @@ def forest_svg(rows: list[dict]) -> str:
     plot_right = _FOREST_RIGHT
 
     # The x axis: ticks covering zero, every estimate and every interval.
-    values = [0.0]
+    values = [0.0, *(float(v) for v in (span or ()) if _finite(v))]
     for r in prepared:
-        values += [v for v in (r["estimate"], *(r["interval"] or ())) if v is not None]
+        for p in r["points"]:
+            values += [v for v in (p["estimate"], *(p["interval"] or ())) if v is not None]
     ticks = _forest_ticks(min(values), max(values))
     places = max(_decimals(t) for t in ticks)
     axis_low, axis_high = ticks[0], ticks[-1]
@@ -144,8 +176,8 @@ def forest_svg(rows: list[dict]) -> str:
     headings: list[str] = []
     notes: list[str] = []
     intervals: dict[str, list[str]] = {}
-    markers: dict[str, list[str]] = {}
-    hollow: list[str] = []
+    markers: dict[tuple[str, str], list[str]] = {}
+    hollow: dict[str, list[str]] = {}
     previous = None
     for r in prepared:
         if r["domain"] != previous and r["domain"]:
@@ -153,24 +185,28 @@ def forest_svg(rows: list[dict]) -> str:
             headings.append(f'<text x="{_num(_FOREST_MARGIN)}" y="{_num(y + _FOREST_HEADING - 7)}">{text}</text>')
             y += _FOREST_HEADING
         previous = r["domain"]
-        centre = y + _FOREST_ROW / 2
+        count = len(r["points"])
+        row_height = _FOREST_ROW + max(count - 2, 0) * _FOREST_SERIES_GAP
+        centre = y + row_height / 2
         text = escape(_fit(r["label"], column, _FOREST_LABEL_SIZE))
         labels.append(f'<text x="{_num(label_right)}" y="{_num(centre + 0.36 * _FOREST_LABEL_SIZE)}">{text}</text>')
-        intervals.setdefault(r["colour"], [])
-        markers.setdefault(r["colour"], [])
-        if r["estimate"] is None:
-            notes.append(
-                f'<text x="{_num(x_of(0) + 6)}" y="{_num(centre + 0.36 * _FOREST_NOTE_SIZE)}">not tested</text>'
-            )
-        else:
-            if r["interval"] is not None:
-                low, high = r["interval"]
-                intervals[r["colour"]].append(f"M {_num(x_of(low))} {_num(centre)} H {_num(x_of(high))}")
-            dot = f"M {_num(x_of(r['estimate']) - 0.005)} {_num(centre)} h 0.01"
-            markers[r["colour"]].append(dot)
-            if r["hollow"]:
-                hollow.append(dot)
-        y += _FOREST_ROW
+        for number, p in enumerate(r["points"]):
+            line = centre + (number - (count - 1) / 2) * _FOREST_SERIES_GAP
+            intervals.setdefault(p["colour"], [])
+            markers.setdefault((p["shape"], p["colour"]), [])
+            if p["estimate"] is None:
+                notes.append(f'<text x="{_num(x_of(0) + 6)}" y="{_num(line + 0.36 * _FOREST_NOTE_SIZE)}">{escape(p["note"])}</text>')
+                continue
+            if p["interval"] is not None:
+                low, high = p["interval"]
+                intervals[p["colour"]].append(f"M {_num(x_of(low))} {_num(line)} H {_num(x_of(high))}")
+            markers[(p["shape"], p["colour"])].append(_marker(p["shape"], x_of(p["estimate"]), line))
+            if p["hollow"]:
+                hollow.setdefault(p["shape"], []).append(
+                    _marker(p["shape"], x_of(p["estimate"]), line) if p["shape"] in ("circle", "square")
+                    else _polygon(p["shape"], x_of(p["estimate"]), line, _FOREST_MARKER / 2 - 1.6 * _FOREST_EDGE)
+                )
+        y += row_height
     plot_top = float(_FOREST_MARGIN)
     axis_y = y + 4
 
@@ -216,27 +252,73 @@ def forest_svg(rows: list[dict]) -> str:
     for colour, paths in intervals.items():
         if paths:
             drawn.append(f'<path class="intervals" stroke="{colour}" stroke-width="{_num(_FOREST_LINE)}" d="{" ".join(paths)}"/>')
-    for colour, paths in markers.items():
+    for (shape, colour), paths in markers.items():
         if paths:
-            drawn.append(
-                f'<path class="markers" stroke="{colour}" stroke-width="{_num(_FOREST_MARKER)}" stroke-linecap="round" '
-                f'd="{" ".join(paths)}"/>'
-            )
-    if hollow:
-        drawn.append(
-            f'<path class="hollow" stroke="#ffffff" stroke-width="{_num(_FOREST_MARKER - 2 * _FOREST_EDGE)}" '
-            f'stroke-linecap="round" d="{" ".join(hollow)}"/>'
-        )
+            drawn.append(_marker_path(shape, colour, _FOREST_MARKER, " ".join(paths), "markers"))
+    for shape, paths in hollow.items():
+        drawn.append(_marker_path(shape, "#ffffff", _FOREST_MARKER - 2 * _FOREST_EDGE, " ".join(paths), "hollow"))
     if drawn:
         parts.append(f'<g id="estimates" fill="none">{"".join(drawn)}</g>')
 
     height = math.ceil(title_y + 0.24 * _FOREST_AXIS_SIZE + _FOREST_MARGIN + 2)
+    if legend:
+        legend_y = title_y + 7 * _PT + 0.76 * _FOREST_LABEL_SIZE
+        parts.append(_legend(legend, (plot_left + plot_right) / 2, legend_y))
+        height = math.ceil(legend_y + 0.24 * _FOREST_LABEL_SIZE + _FOREST_MARGIN + 4)
     title = escape(forest_title(rows))
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{_FOREST_W / 4:g}mm" height="{_num(height / 4)}mm" '
         f'viewBox="0 0 {_FOREST_W} {height}" font-family="{FONT_FAMILY}">\n'
         f"<title>{title}</title>\n" + "\n".join(parts) + "\n</svg>\n"
     )
+
+
+def forest_parts(rows: list[dict], legend: list[tuple[str, str]] | None = None, max_height: float = 850) -> list[str]:
+    """:func:`forest_svg` of ``rows`` split into parts no taller than ``max_height`` px of the
+    viewBox (850 px is 212 mm: one page with its heading), at row boundaries, every part on the
+    same x axis (a continued domain names itself again at the top of its part). One part when it fits.
+    """
+    values = [0.0]
+    for row in rows:
+        for point in row.get("points", [row]):
+            values += [float(point[key]) for key in ("estimate", "low", "high") if _finite(point[key])]
+    span = (min(values), max(values))
+
+    def height(svg: str) -> float:
+        return float(re.search(r'viewBox="0 0 [\d.]+ ([\d.]+)"', svg).group(1))
+
+    parts, current = [], []
+    for row in rows:
+        if current and height(forest_svg(current + [row], legend, span)) > max_height:
+            parts.append(current)
+            current = []
+        current.append(row)
+    parts.append(current)
+    return [forest_svg(part, legend, span) for part in parts]
+
+
+def _marker_path(shape: str, colour: str, width: float, d: str, kind: str) -> str:
+    """One ``<path>`` of markers of one shape and colour: stroked dots or squares, or filled outlines."""
+    if shape == "circle":
+        return f'<path class="{kind}" stroke="{colour}" stroke-width="{_num(width)}" stroke-linecap="round" d="{d}"/>'
+    if shape == "square":
+        side = width * 0.85  # a square looks larger than a circle of the same width
+        return f'<path class="{kind} square" stroke="{colour}" stroke-width="{_num(side)}" stroke-linecap="square" d="{d}"/>'
+    return f'<path class="{kind} {shape}" fill="{colour}" stroke="none" d="{d}"/>'
+
+
+def _legend(entries: list[tuple[str, str]], centre: float, y: float) -> str:
+    """A line of ``(label, shape)`` entries, centred: each marker in the text colour, then its label."""
+    size = _FOREST_LABEL_SIZE
+    items = [(escape(_clean(label)), shape, _text_width(_clean(label), size)) for label, shape in entries]
+    total = sum(_FOREST_MARKER + 5 + width for _, _, width in items) + _FOREST_LEGEND_GAP * (len(items) - 1)
+    x = centre - total / 2
+    texts, marks = [], []
+    for label, shape, width in items:
+        marks.append(_marker_path(shape, TEXT, _FOREST_MARKER, _marker(shape, x + _FOREST_MARKER / 2, y - 0.34 * size), "legend-marker"))
+        texts.append(f'<text x="{_num(x + _FOREST_MARKER + 5)}" y="{_num(y)}">{label}</text>')
+        x += _FOREST_MARKER + 5 + width + _FOREST_LEGEND_GAP
+    return f'<g id="legend" font-size="{_num(size)}" fill="{TEXT}">{"".join(marks)}{"".join(texts)}</g>'
 
 
 def forest_title(rows: list[dict]) -> str:
@@ -250,14 +332,20 @@ def forest_title(rows: list[dict]) -> str:
         text = f"{float(value):.2f}"
         return (text.lstrip("-") if float(text) == 0 else text).replace("-", "\u2212")
 
+    def point(p, missing: str = "not tested") -> str:
+        if not _finite(p["estimate"]):
+            return missing
+        if _finite(p["low"]) and _finite(p["high"]):
+            low, high = sorted((float(p["low"]), float(p["high"])))
+            return f"{number(p['estimate'])} [{number(low)}, {number(high)}]"
+        return number(p["estimate"])
+
     parts = []
     for row in rows:
         label = _clean(row["label"])
-        if not _finite(row["estimate"]):
-            parts.append(f"{label} not tested")
-        elif _finite(row["low"]) and _finite(row["high"]):
-            low, high = sorted((float(row["low"]), float(row["high"])))
-            parts.append(f"{label} {number(row['estimate'])} [{number(low)}, {number(high)}]")
+        if "points" in row:
+            each = ", ".join(f"{_clean(p.get('series', ''))} {point(p, _clean(p.get('note', 'not tested')))}" for p in row["points"])
+            parts.append(f"{label}: {each}")
         else:
-            parts.append(f"{label} {number(row['estimate'])}")
+            parts.append(f"{label} {point(row)}")
     return "Forest plot of standardized change (d_z) with 95% intervals, right = better: " + "; ".join(parts)

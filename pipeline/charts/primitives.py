@@ -142,3 +142,12 @@ def wrap_text(text: str, width: float, size: float, bold: bool = False, hanging:
         lines.append(current)
     return lines
 
+
+def _fit(text: str, width: float, size: float, bold: bool = False) -> str:
+    """``text`` cut with an ellipsis so that it is no wider than ``width`` px at ``size`` px."""
+    if _text_width(text, size, bold) <= width:
+        return text
+    text = text[: int(width / (0.27 * size)) + 1]  # no character is narrower than 0.27 em: cut a long text at once
+    while text and _text_width(text.rstrip() + "\u2026", size, bold) > width:
+        text = text[:-1]
+    return text.rstrip() + "\u2026"

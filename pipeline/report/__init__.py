@@ -9,20 +9,25 @@ other local file.
 Only aggregates reach either PDF: no participant id, no free text. Counts follow the small-cell
 rules of :mod:`pipeline.suppression` with the study's ``report.suppression_threshold``.
 Participant-level scores appear in the funder's report only as unlabelled lines of the paired
-slope charts, drawn only for variables with at least that many pairs.
+slope charts, drawn only for variables with at least that many pairs (two waves; with three or
+more the charts draw the mixed model's wave means). Every report reads the analysis's tables as
+published together (:func:`.context.published_tables`, :func:`pipeline.suppression.publishable_waves`),
+never the scores.
 
 Where each part lives, by the report section it makes:
 
-* :mod:`.summary` - the summary's headline (what improved, worsened or changed).
+* :mod:`.summary` - the summary's headline (what improved, worsened or changed) and, with three
+  or more waves, what happened at each later wave.
 * :mod:`.flow` - "Who took part": the participant flow diagram's boxes, small counts suppressed.
 * :mod:`.forest` - "Change on every variable": the forest plot's rows and alt text.
-* :mod:`.variables` - "Variable by variable": panels, their sentences and reliable-change bars.
+* :mod:`.variables` - "Variable by variable": panels, their sentences, slopes or trajectories, reliable-change bars.
 * :mod:`.results_table` - "Results table".
 * :mod:`.subgroups` - "Results by subgroup".
 * :mod:`.limitations` - "What this design cannot show", and the attrition sentence.
 * :mod:`.design` - what the study's design can show (a comparison group or not), for the caveats.
 * :mod:`.context` - the impact report's template values (and its cover line), and what both reports share.
-* :mod:`.technical` - the technical report: grouped results tables, notes, attrition, manifest.
+* :mod:`.technical` - the technical report: tables by the schema's groups (and, with three or more
+  waves, every contrast and the trajectory), notes, attrition, manifest.
 * :mod:`.words` - numbers, p-values, effect sizes, changes, corrections and directions in words.
 * :mod:`.ordering` - the order variables are shown in (by domain).
 * :mod:`.render` - the jinja2 environment, :func:`render_reports` (HTML and PDF), the logo.
@@ -35,7 +40,7 @@ imports :mod:`pipeline.run`.
 from __future__ import annotations
 
 from ..suppression import suppress_count
-from .context import DEFAULT_SUBTITLE, common_context, cover_subtitle, report_context, report_date, run_provenance
+from .context import DEFAULT_SUBTITLE, common_context, cover_subtitle, published_tables, report_context, report_date, run_provenance, wave_roles
 from .design import Design, study_design
 from .flow import REASON_WORDS, flow_svg, participant_flow
 from .forest import NEUTRAL_COLOUR, OUTCOME_COLOURS, display_label, forest_alt_text, forest_plot_svg
@@ -45,9 +50,9 @@ from .render import TEMPLATES_DIR, logo_sources, pdfs_side_by_side, render_html,
 from .results_table import results_table
 from .sandbox import ASSETS_DIR, asset_fetcher, html_to_pdf
 from .subgroups import subgroup_table
-from .summary import headline, improved_before_correction
-from .technical import TECHNICAL_GROUPS, format_technical, technical_context, technical_tables
-from .variables import panel_sentence, reliable_change_bar, variable_panels
+from .summary import headline, improved_before_correction, wave_sentences
+from .technical import CHANGE_GROUPS, TECHNICAL_GROUPS, TRAJECTORY_GROUP, format_technical, technical_context, technical_tables
+from .variables import panel_sentence, reliable_change_bar, trajectory_panel, variable_panels
 from .words import (
     CORRECTION_NAMES,
     DIRECTION_WORDS,
@@ -57,15 +62,16 @@ from .words import (
     format_number,
     format_p,
     improvement_sign,
+    label_in_sentence,
 )
 
 __all__ = [
-    "ASSETS_DIR", "CORRECTION_NAMES", "DEFAULT_SUBTITLE", "Design", "DIRECTION_WORDS", "EFFECT_SIZE_WORDS", "NEUTRAL_COLOUR", "OUTCOME_COLOURS",
-    "REASON_WORDS", "TECHNICAL_GROUPS", "TEMPLATES_DIR",
+    "ASSETS_DIR", "CHANGE_GROUPS", "CORRECTION_NAMES", "DEFAULT_SUBTITLE", "Design", "DIRECTION_WORDS", "EFFECT_SIZE_WORDS", "NEUTRAL_COLOUR", "OUTCOME_COLOURS",
+    "REASON_WORDS", "TECHNICAL_GROUPS", "TEMPLATES_DIR", "TRAJECTORY_GROUP",
     "asset_fetcher", "attrition_sentence", "change_in_words", "common_context", "cover_subtitle", "display_label", "domain_order", "effect_size_in_words",
     "flow_svg", "forest_alt_text", "forest_plot_svg", "format_number", "format_p", "format_technical", "headline",
-    "html_to_pdf", "improved_before_correction", "improvement_sign", "limitations", "logo_sources", "ordered_for_display",
-    "panel_sentence", "participant_flow", "pdfs_side_by_side", "reliable_change_bar", "render_html", "render_reports",
+    "html_to_pdf", "improved_before_correction", "improvement_sign", "label_in_sentence", "limitations", "logo_sources", "ordered_for_display",
+    "panel_sentence", "participant_flow", "pdfs_side_by_side", "published_tables", "reliable_change_bar", "render_html", "render_reports",
     "report_context", "report_date", "results_table", "run_provenance", "study_design", "subgroup_table", "suppress_count",
-    "technical_context", "technical_tables", "template_environment", "variable_panels",
+    "technical_context", "technical_tables", "template_environment", "trajectory_panel", "variable_panels", "wave_roles", "wave_sentences",
 ]  # fmt: skip

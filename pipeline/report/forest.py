@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..charts import CHANGED, IMPROVED, NEUTRAL, WORSENED, forest_svg
+from ..charts import CHANGED, IMPROVED, NEUTRAL, SHAPES, WORSENED, forest_parts, forest_svg
 from ..suppression import TOO_FEW
 from .ordering import ordered_for_display
 from .words import format_number, improvement_sign
@@ -14,32 +14,59 @@ OUTCOME_COLOURS = {"improved": IMPROVED, "worsened": WORSENED, "changed": CHANGE
 NEUTRAL_COLOUR = NEUTRAL
 
 
-def forest_plot_svg(results: pd.DataFrame, order: list[str] | None = None) -> str:
+def forest_plot_svg(results: pd.DataFrame, order: list[str] | None = None, changes: pd.DataFrame | None = None, study=None) -> str | list[str]:
     """A forest plot of d_z with 95% intervals, oriented so that right is always better.
 
     For scales where lower is better the sign of d_z and its interval are flipped; scales
     without a direction (``neutral``) are drawn unflipped with a hollow marker. Rows are grouped
     by domain in ``order`` (:func:`ordered_for_display`); :func:`pipeline.charts.forest_svg` draws them.
+
+    With ``changes`` and the ``study`` of three or more waves, each variable shows one interval
+    per later wave (its change from the baseline, coloured by that contrast's outcome), marked
+    by shape with a legend of the waves' labels; a wave with too few pairs is named "too few".
+    That plot is returned as a list of SVGs, split over pages when it is too tall for one
+    (:func:`pipeline.charts.forest_parts`).
     """
+    several = study is not None and changes is not None and not changes.empty and len(study.wave_names) > 2
+    later = list(study.later_waves) if several else []
+    by_wave = {}
+    if several:
+        rows_of = changes.loc[changes["from_wave"] == study.baseline]
+        by_wave = {wave: rows_of.loc[rows_of["to_wave"] == wave].set_index("variable") for wave in later}
     rows = []
     for _, row in ordered_for_display(results, order).iterrows():
         if row["outcome"] == TOO_FEW:
             continue  # fewer pairs than the suppression threshold: nothing of it is published
-        sign = improvement_sign(row["higher_is"])
-        low, high = (row["d_z_ci_low"], row["d_z_ci_high"]) if sign > 0 else (-row["d_z_ci_high"], -row["d_z_ci_low"])
         domain = row["domain"] if isinstance(row["domain"], str) and row["domain"].strip() else "other"
-        rows.append(
-            {
-                "label": display_label(row),
-                "estimate": float(row["d_z"] * sign),
-                "low": float(low),
-                "high": float(high),
-                "colour": OUTCOME_COLOURS.get(row["outcome"], NEUTRAL_COLOUR),
-                "hollow": row["higher_is"] == "neutral",
-                "domain": domain[:1].upper() + domain[1:],
-            }
-        )
-    return forest_svg(rows)
+        entry = {"label": display_label(row), "domain": domain[:1].upper() + domain[1:], **forest_point(row)}
+        if several:
+            entry["points"] = [wave_point(by_wave[wave], row, study.wave_label(wave), SHAPES[index % len(SHAPES)]) for index, wave in enumerate(later)]
+        rows.append(entry)
+    if not several:
+        return forest_svg(rows)
+    return forest_parts(rows, [(study.wave_label(wave), SHAPES[index % len(SHAPES)]) for index, wave in enumerate(later)])
+
+
+def wave_point(contrast: pd.DataFrame, row, label: str, shape: str) -> dict:
+    """The interval of one later wave for the variable of results ``row``, from its change rows ``contrast`` (by variable)."""
+    if row["variable"] not in contrast.index:
+        return {"estimate": float("nan"), "low": float("nan"), "high": float("nan"), "colour": NEUTRAL_COLOUR, "hollow": False,
+                "series": label, "shape": shape, "note": "not tested"}  # fmt: skip
+    change = contrast.loc[row["variable"]].to_dict() | {"higher_is": row["higher_is"]}
+    return forest_point(change) | {"series": label, "shape": shape, "note": "too few" if change["outcome"] == TOO_FEW else "not tested"}
+
+
+def forest_point(row) -> dict:
+    """One interval of the forest plot from a results (or changes) row: d_z and its interval, flipped when lower is better."""
+    sign = improvement_sign(row["higher_is"])
+    low, high = (row["d_z_ci_low"], row["d_z_ci_high"]) if sign > 0 else (-row["d_z_ci_high"], -row["d_z_ci_low"])
+    return {
+        "estimate": float(row["d_z"] * sign),
+        "low": float(low),
+        "high": float(high),
+        "colour": OUTCOME_COLOURS.get(row["outcome"], NEUTRAL_COLOUR),
+        "hollow": row["higher_is"] == "neutral",
+    }
 
 
 def display_label(row, limit: int = 48) -> str:
@@ -49,13 +76,22 @@ def display_label(row, limit: int = 48) -> str:
     return label if len(label) <= limit else label[: limit - 1].rstrip() + "\u2026"
 
 
-def forest_alt_text(results: pd.DataFrame) -> str:
+def forest_alt_text(results: pd.DataFrame, changes: pd.DataFrame | None = None, study=None) -> str:
+    """The forest plot's finding in words (its ``<img>`` alt text); with three or more waves also how many improved at each later wave."""
     improved = results.loc[results["outcome"] == "improved"]
+    several = study is not None and changes is not None and not changes.empty and len(study.wave_names) > 2
+    waves = ""
+    if several:
+        counts = []
+        for wave in study.later_waves:
+            rows = changes.loc[(changes["from_wave"] == study.baseline) & (changes["to_wave"] == wave)]
+            counts.append(f"{int((rows['outcome'] == 'improved').sum())} at {study.wave_label(wave)}")
+        waves = f" Improved against {study.wave_label(study.baseline)}: {', '.join(counts)}."
     if improved.empty:
-        return "Forest plot of standardized change: no variable changed significantly."
+        return "Forest plot of standardized change: no variable changed significantly." + waves
     best = improved.loc[(improved["d_z"] * improved["higher_is"].map(improvement_sign)).idxmax()]
     return (
         f"Forest plot of standardized change (d_z, right is better) for {len(results)} variables: "
         f"{len(improved)} improved significantly, the largest being {best['name']} "
-        f"(d_z {format_number(abs(best['d_z']))})."
+        f"(d_z {format_number(abs(best['d_z']))})." + waves
     )

@@ -36,3 +36,17 @@ def ordered_for_display(results: pd.DataFrame, order: list[str] | None = None) -
     rank = {domain: index for index, domain in enumerate(order)}
     key = domains.map(lambda d: rank.get(d, len(rank)))
     return results.assign(_rank=key).sort_values("_rank", kind="stable").drop(columns="_rank")
+
+
+def ordered_by_variable(table: pd.DataFrame, variables: list[str]) -> pd.DataFrame:
+    """The rows of a table of several rows per variable (changes.csv, trajectory.csv) in the order
+    of ``variables`` (e.g. the ``variable`` column of :func:`ordered_for_display`), each
+    variable's rows in their own order.
+
+    >>> table = pd.DataFrame({"variable": ["a", "a", "b", "b"], "wave": [1, 2, 1, 2]})
+    >>> ordered_by_variable(table, ["b", "a"]).values.tolist()
+    [['b', 1], ['b', 2], ['a', 1], ['a', 2]]
+    """
+    rank = {variable: index for index, variable in enumerate(variables)}
+    key = table["variable"].map(lambda v: rank.get(v, len(rank)))
+    return table.assign(_rank=key).sort_values("_rank", kind="stable").drop(columns="_rank")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
+from markupsafe import Markup
 
 from ..analyze import classify_outcome
 from ..suppression import TOO_FEW
-from .words import change_in_words, effect_size_in_words, format_number
+from .words import change_in_words, effect_size_in_words, format_number, label_in_sentence
 
 
 def improved_before_correction(results: pd.DataFrame, alpha: float) -> int:
@@ -44,3 +45,77 @@ def headline(results: pd.DataFrame, correction_name: str, ranges: dict[str, tupl
         "sentence": f"Significant improvement in {len(improved)} of {reported}",
         "correction_name": correction_name,
     }
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def wave_sentences(results: pd.DataFrame, changes: pd.DataFrame, study, alpha: float, margin_dz: float | None = None) -> list[str]:
+    """What happened at each later wave but the primary endpoint, in plain words (three or more waves).
+
+    For each such wave: how many of the variables ``improved`` at the primary endpoint
+    (``results``) are also ``improved`` in the change from baseline to that wave (``changes``;
+    "still" after the primary endpoint, "already" before it), new improvements, significant
+    worsening since the primary endpoint (maintenance rows), and, when ``margin_dz`` is set, how
+    many maintenance rows the equivalence test (TOST) shows to stay within the margin. ``results``
+    and ``changes`` as published: a withheld row counts as "too few to report", never as a result.
+    Empty for two waves.
+    """
+    if len(study.wave_names) < 3 or changes.empty:
+        return []
+    baseline, primary = study.baseline, study.primary
+    start = label_in_sentence(study.wave_label(baseline))
+    end = label_in_sentence(study.wave_label(primary))
+    improved = results.loc[results["outcome"] == "improved", "variable"].tolist()
+    names = dict(zip(results["variable"], results["name"]))
+    sentences = []
+    for wave in study.later_waves:
+        if wave == primary:
+            continue
+        at = label_in_sentence(study.wave_label(wave))
+        rows = changes.loc[(changes["from_wave"] == baseline) & (changes["to_wave"] == wave)].set_index("variable")
+        reported = rows.loc[rows["outcome"] != TOO_FEW]
+        if reported.empty:
+            sentences.append(f"Too few people answered at {at} to report any change to then.")
+            continue
+        outcome = reported["outcome"]
+        held = [v for v in improved if outcome.get(v) == "improved"]
+        unknown = [v for v in improved if v not in outcome.index]
+        later = wave in study.wave_names[study.wave_names.index(primary) + 1 :]
+        if improved:
+            sentence = (
+                f"At {at}, {len(held)} of the {len(improved)} improvements were {'still' if later else 'already'} "
+                f"significant against {start}"
+            )
+            if unknown:
+                sentence += f" ({len(unknown)} with too few answers at {at} to report)"
+            new = [v for v in outcome.index[outcome == "improved"] if v not in improved]
+            if new:
+                sentence += f", and {len(new)} more variable{'s' if len(new) > 1 else ''} had improved significantly by then"
+            sentences.append(sentence + ".")
+        else:
+            count = int((outcome == "improved").sum())
+            sentences.append(f"At {at}, {count} of the {len(reported)} variables with enough answers were significantly improved against {start}.")
+        worse = reported.index[outcome == "worsened"].tolist()
+        if worse:
+            sentences.append(f"At {at}, {_names([names[v] for v in worse])} {'was' if len(worse) == 1 else 'were'} significantly worse than at {start}.")
+        if later:
+            since = changes.loc[(changes["from_wave"] == primary) & (changes["to_wave"] == wave)]
+            since = since.loc[since["outcome"] != TOO_FEW]
+            fell = since.loc[since["outcome"] == "worsened", "name"].tolist()
+            if fell:
+                sentences.append(
+                    f"Between {end} and {at}, {len(fell)} variable{'s' if len(fell) > 1 else ''} lost ground significantly: {_names(fell)}."
+                )
+            if margin_dz is not None:
+                tested = since.dropna(subset=["p_tost"])
+                if not tested.empty:
+                    within = int((tested["p_tost"] < alpha).sum())
+                    sentences.append(
+                        Markup(
+                            "An equivalence test (two one-sided tests, margin d<sub>z</sub> \u00b1{}) showed {} of the {} variables "
+                            "to stay within the margin between {} and {} (p &lt; {})."
+                        ).format(format_number(margin_dz), within, len(tested), end, at, alpha)
+                    )
+    return sentences

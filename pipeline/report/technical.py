@@ -1,4 +1,10 @@
-"""The technical report: every column of results.csv in grouped tables, notes, attrition, checks and the run manifest."""
+"""The technical report: every column of results.csv in grouped tables, notes, attrition, checks and the run manifest.
+
+The tables' columns, their order and how each value is shown come from :mod:`pipeline.schema`
+(a column's group and kind); only the titles and captions are written here, keyed by group id.
+With three or more waves the report adds every contrast of ``changes.csv`` and the wave means
+of ``trajectory.csv``, published through the same small-cell rules (:mod:`pipeline.suppression`).
+"""
 
 from __future__ import annotations
 
@@ -6,66 +12,101 @@ import math
 
 import pandas as pd
 
-from ..suppression import publishable_attrition, publishable_results
-from .context import common_context, run_provenance
-from .ordering import domain_order, ordered_for_display
+from ..schema import ATTRITION, CHANGES, RESULTS, TABLES, TRAJECTORY
+from ..suppression import publishable_attrition
+from .context import common_context, published_tables, run_provenance
+from .ordering import domain_order, ordered_by_variable, ordered_for_display
 from .subgroups import subgroup_table
 
-#: Every column of results.csv, grouped into the technical report's tables (a test checks the cover).
-TECHNICAL_GROUPS = [
-    ("Descriptives", "Scores of participants with both scores (SD with n \u2212 1); n_pre and n_post count everyone scored at that time.",
-     ["instrument", "domain", "higher_is", "n_pre", "n_post", "n_pairs", "mean_pre", "sd_pre", "mean_post", "sd_post"]),
-    ("Paired t-test and multiplicity", "Student's paired t (two-sided); mean_diff = post \u2212 pre with its 95% t interval; p_holm and p_fdr adjust across all variables.",
-     ["mean_diff", "sd_diff", "ci_low", "ci_high", "t", "df", "p", "p_holm", "p_fdr", "outcome"]),
-    ("Effect sizes, Bayes factor and sensitivity", "d_z = mean_diff / sd_diff with a noncentral-t 95% interval; d_av over the mean of the two SDs; g_av with Hedges' exact correction (df = n \u2212 1); JZS BF10 with r = 0.707; mde_dz at 80% power.",
-     ["d_z", "d_z_ci_low", "d_z_ci_high", "d_av", "g_av", "bf10", "log_bf10", "mde_dz"]),
-    ("Assumptions and the rank-based check", "Shapiro\u2013Wilk p on the differences (empty beyond 5,000 pairs); Wilcoxon signed-rank V, p and matched-pairs rank-biserial r, as R's classic wilcox.test.",
-     ["shapiro_p", "wilcoxon_v", "wilcoxon_n", "wilcoxon_method", "p_wilcoxon", "r_rb"]),
-    ("Reliability in this sample", "Cronbach's alpha over participants who answered every item at that time (n beside it); McDonald's omega total, one factor (minres).",
-     ["alpha_pre", "alpha_n_pre", "alpha_post", "alpha_n_post", "omega_pre", "omega_post"]),
-    ("Reliable change", "Jacobson & Truax (1991): a change beyond 1.96 \u00d7 SD \u00d7 \u221a(2(1 \u2212 r)); rci_basis says whether SD and r are published or this sample's.",
-     ["rci_basis", "rci_sd", "rci_reliability", "rci_threshold", "rci_improved_pct", "rci_unchanged_pct", "rci_deteriorated_pct", "recovery_cutoff", "n_cases_pre", "recovered_pct"]),
-    ("Intention-to-treat mixed model", "score ~ wave + (1 | participant) by REML on every available score; Wald z p.",
-     ["lmm_estimate", "lmm_se", "lmm_p", "lmm_n"]),
-]  # fmt: skip
+#: Title and caption of each group of results.csv columns (:meth:`pipeline.schema.Table.grouped`),
+#: and the columns shown first when the caption reads them first (the rest follow the schema).
+GROUP_TEXT = {
+    "descriptives": ("Descriptives", "Scores of participants with both scores (SD with n \u2212 1); n_pre and n_post count everyone scored at that time."),
+    "paired": ("Paired t-test and multiplicity", "Student's paired t (two-sided); mean_diff = post \u2212 pre with its 95% t interval; p_holm and p_fdr adjust across all variables."),
+    "effect_sizes": ("Effect sizes, Bayes factor and sensitivity", "d_z = mean_diff / sd_diff with a noncentral-t 95% interval; d_av over the mean of the two SDs; g_av with Hedges' exact correction (df = n \u2212 1); JZS BF10 with r = 0.707; mde_dz at 80% power."),
+    "assumptions": ("Assumptions and the rank-based check", "Shapiro\u2013Wilk p on the differences (empty beyond 5,000 pairs); Wilcoxon signed-rank V, p and matched-pairs rank-biserial r, as R's classic wilcox.test."),
+    "reliability": ("Reliability in this sample", "Cronbach's alpha over participants who answered every item at that time (n beside it); McDonald's omega total, one factor (minres)."),
+    "reliable_change": ("Reliable change", "Jacobson & Truax (1991): a change beyond 1.96 \u00d7 SD \u00d7 \u221a(2(1 \u2212 r)); rci_basis says whether SD and r are published or this sample's."),
+    "mixed_model": ("Intention-to-treat mixed model", "score ~ wave + (1 | participant) by REML on every available score; Satterthwaite df and t (lmerTest), two-sided p."),
+    "change_descriptives": ("Change at every wave: descriptives", "Every later wave against the baseline (contrast change) and every wave after the primary endpoint against it (maintenance); scores of the participants with both scores of that contrast (SD with n \u2212 1)."),
+    "change_tests": ("Change at every wave: tests and effect sizes", "Student's paired t, d_z with its noncentral-t interval, d_av and the Wilcoxon signed-rank check of each contrast; p_holm and p_fdr adjust across all variables within one contrast."),
+    "change_model": ("Change at every wave: mixed model and equivalence", "The contrast of the intention-to-treat mixed model (one fit per variable on every wave; Satterthwaite df and t, lmerTest); tost_low, tost_high and p_tost: the paired equivalence test (TOST) of a maintenance contrast against \u00b1 the margin in d_z \u00d7 sd_diff, when analysis.maintenance_margin_dz is set."),
+    "trajectory": ("Trajectory: the mean at every wave", "n, mean and SD of everyone scored at that wave; lmm_mean with its SE, Satterthwaite df and 95% t interval: the mixed model's mean at that wave (emmeans)."),
+}  # fmt: skip
+SHOWN_FIRST = {"assumptions": ("shapiro_p",)}
 
-TEXT_COLUMNS = {"instrument", "domain", "higher_is", "outcome", "wilcoxon_method", "rci_basis", "recovery_cutoff"}
-P_COLUMNS = {"p", "p_holm", "p_fdr", "p_wilcoxon", "shapiro_p", "lmm_p"}
-INTEGER_COLUMNS = {"n_pre", "n_post", "n_pairs", "alpha_n_pre", "alpha_n_post", "wilcoxon_n", "n_cases_pre", "lmm_n", "n_completers", "n_noncompleters"}
+
+def group_columns(table, group: str) -> list[str]:
+    """The columns of one group of a schema table, in the schema's order, those of :data:`SHOWN_FIRST` first."""
+    columns = table.grouped()[group]
+    first = [column for column in SHOWN_FIRST.get(group, ()) if column in columns]
+    return first + [column for column in columns if column not in first]
+
+
+#: Every results.csv column in the technical report's tables: (title, caption, columns) per group.
+TECHNICAL_GROUPS = [(*GROUP_TEXT[group], group_columns(RESULTS, group)) for group in RESULTS.grouped()]
+#: The three tables of changes.csv and the table of trajectory.csv (three or more waves only).
+CHANGE_GROUPS = [(*GROUP_TEXT[group], group_columns(CHANGES, group)) for group in CHANGES.grouped()]
+TRAJECTORY_GROUP = (*GROUP_TEXT["trajectory"], group_columns(TRAJECTORY, "trajectory"))
+
+
+def _kinds() -> dict:
+    """Each column name's kind (:data:`pipeline.schema.Kind`) over every published table; one name has one kind."""
+    kinds: dict = {}
+    for table in TABLES.values():
+        for column in table.columns:
+            if kinds.setdefault(column.name, column.kind) != column.kind:
+                raise ValueError(f"{column.name} is {kinds[column.name]} in one table and {column.kind} in {table.file}")
+    return kinds
+
+
+KINDS = _kinds()
 
 
 def format_technical(value, column: str) -> str:
-    """A results.csv value for the technical report: p-values to 4 significant digits (scientific
-    below 0.0001), counts as integers, other numbers to 4 decimals, text as is."""
+    """A value of a published table for the technical report, by its column's kind in
+    :mod:`pipeline.schema`: p-values to 4 significant digits (scientific below 0.0001), counts as
+    integers, degrees of freedom as integers when whole, other numbers to 4 decimals, text as is."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return "\u2014"
     if isinstance(value, str):
         return value
-    if column in INTEGER_COLUMNS or (column == "df" and float(value).is_integer()):
+    kind = KINDS.get(column, "number")
+    if kind == "count" or (kind == "df" and float(value).is_integer()):
         return f"{int(value):,}"
     value = float(value)
     if math.isinf(value):
         return "\u221e" if value > 0 else "\u2212\u221e"
-    if column in P_COLUMNS:
+    if kind == "p":
         text = f"{value:.3e}" if 0 < value < 1e-4 else f"{value:.4f}"
     else:
         text = f"{value:.4f}"
     return text.replace("-", "\u2212")
 
 
-def technical_tables(results: pd.DataFrame, order: list[str] | None = None) -> list[dict]:
-    """The technical report's results tables: every column of results.csv, in groups; rows by domain in ``order``."""
-    rows = ordered_for_display(results, order)
+def column_classes(columns: list[str]) -> list[str]:
+    """The cell class of each column: ``text`` for text columns, else ``num`` (right-aligned)."""
+    return ["text" if KINDS.get(column) == "text" else "num" for column in columns]
+
+
+def technical_tables(
+    results: pd.DataFrame, order: list[str] | None = None, groups: list | None = None, contrasts: bool = False, variables: list[str] | None = None
+) -> list[dict]:
+    """The technical report's tables of a published table, one per group of ``groups`` (default:
+    :data:`TECHNICAL_GROUPS`, every column of results.csv); rows by domain in ``order``, or, for a
+    table without domains, in the order of ``variables``. With ``contrasts`` (changes.csv,
+    trajectory.csv) each row's label also names its waves."""
+    rows = ordered_for_display(results, order) if variables is None else ordered_by_variable(results, variables)
     tables = []
-    for title, caption, columns in TECHNICAL_GROUPS:
+    for title, caption, columns in split_wide(TECHNICAL_GROUPS if groups is None else groups):
         tables.append(
             {
                 "title": title,
                 "caption": caption,
                 "columns": columns,
-                "kinds": ["text" if column in TEXT_COLUMNS else "num" for column in columns],
+                "kinds": column_classes(columns),
                 "rows": [
-                    {"variable": row["variable"], "name": row["name"], "cells": [format_technical(row[c], c) for c in columns]}
+                    {"sub": row_label(row) if contrasts else row["variable"], "name": row["name"], "cells": [format_technical(row[c], c) for c in columns]}
                     for _, row in rows.iterrows()
                 ],
             }
@@ -73,12 +114,70 @@ def technical_tables(results: pd.DataFrame, order: list[str] | None = None) -> l
     return tables
 
 
+#: The most columns one table of the technical report holds on its landscape page; a group with more is split.
+MAX_COLUMNS = 12
+
+
+def split_wide(groups: list) -> list:
+    """Groups of more than :data:`MAX_COLUMNS` columns as two or more tables of even size ("(1 of 2)" after the title)."""
+    split = []
+    for title, caption, columns in groups:
+        parts = math.ceil(len(columns) / MAX_COLUMNS)
+        size = math.ceil(len(columns) / parts)
+        for index in range(parts):
+            suffix = f" ({index + 1} of {parts})" if parts > 1 else ""
+            split.append((title + suffix, caption if index == 0 else "Continued.", columns[index * size : (index + 1) * size]))
+    return split
+
+
+def row_label(row) -> str:
+    """The small line under a row's name in a table of contrasts or waves: its variable and its waves."""
+    if "to_wave" in row.index:
+        return f"{row['variable']}: {row['from_wave']} \u2192 {row['to_wave']}"
+    return f"{row['variable']}: {row['wave']}"
+
+
+def wave_sections(run, published: dict, order: list[str], threshold: int) -> list[dict]:
+    """The sections a study of three or more waves adds: every contrast of changes.csv (three
+    tables) and the trajectory; none for two waves, whose one contrast is results.csv."""
+    if len(run.study.wave_names) < 3:
+        return []
+    variables = ordered_for_display(published["results"], order)["variable"].tolist()
+    waves = ", ".join(f"{wave} ({run.study.wave_label(wave)}{weeks_text(run.study, wave)})" for wave in run.study.wave_names)
+    return [
+        {
+            "id": "changes",
+            "title": "Change at every wave",
+            "intro": f"The waves, in order: {waves}; the primary endpoint is {run.study.primary}. "
+            "The baseline \u2192 primary rows repeat the tables above.",
+            "tables": technical_tables(published["changes"], order, CHANGE_GROUPS, contrasts=True, variables=variables),
+        },
+        {
+            "id": "trajectory",
+            "title": "Trajectory",
+            "intro": f"Withheld (\u2014): the mean and SD of a wave scored for fewer than {threshold} people, or whose mean beside "
+            f"a published paired mean of the same wave would give away the scores of the 1 to {threshold - 1} people between them; "
+            f"every mixed-model figure of a variable with such a small wave or with 1 to {threshold - 1} people outside a "
+            "contrast's pairs (in every table: the model's contrasts and means follow from one another).",
+            "tables": technical_tables(published["trajectory"], order, [TRAJECTORY_GROUP], contrasts=True, variables=variables),
+        },
+    ]
+
+
+def weeks_text(study, wave: str) -> str:
+    weeks = study.config.waves[wave].weeks
+    return "" if weeks is None else f", week {weeks:g}"
+
+
 def technical_context(run, provenance: dict | None = None) -> dict:
     """Everything the technical report shows: full results, assumptions, reliability, reliable
-    change, attrition, the mixed model, instruments and the run manifest (no participant ids)."""
+    change, attrition, the mixed model, instruments and the run manifest (no participant ids);
+    with three or more waves also every contrast and the trajectory."""
     provenance = provenance or run_provenance(run)
-    results = publishable_results(run.results, run.study.config.report.suppression_threshold)
-    context = common_context(run, provenance, results)
+    threshold = run.study.config.report.suppression_threshold
+    published = published_tables(run, threshold)
+    results = published["results"]
+    context = common_context(run, provenance, results, published["changes"])
     order = domain_order(run.study)
     withheld = f"fewer than {context['threshold']} pairs: statistics withheld in the reports (results.csv, for the research team, has them)"
     notes = [
@@ -86,7 +185,8 @@ def technical_context(run, provenance: dict | None = None) -> dict:
         for _, row in ordered_for_display(results, order).iterrows()
         if row["note"] or row["withheld"]
     ]
-    attrition_columns = ["n_completers", "mean_completers", "sd_completers", "n_noncompleters", "mean_noncompleters", "sd_noncompleters", "std_diff", "p"]
+    several = len(run.study.wave_names) > 2
+    attrition_columns = [column for column in ATTRITION.grouped()["attrition"] if several or column != "wave"]
     attrition = [
         {"name": row["name"], "instrument": row["instrument"], "cells": [format_technical(row[c], c) for c in attrition_columns], "note": row["note"]}
         for _, row in publishable_attrition(run.attrition, context["threshold"]).iterrows()
@@ -95,9 +195,12 @@ def technical_context(run, provenance: dict | None = None) -> dict:
     disagree = results.loc[((results["p"] < context["alpha"]) != (results["p_wilcoxon"] < context["alpha"])) & results["p_wilcoxon"].notna()]
     return context | {
         "tables": technical_tables(results, order),
+        "wave_sections": wave_sections(run, published, order, threshold),
         "notes": notes,
         "attrition_columns": attrition_columns,
+        "attrition_kinds": column_classes(attrition_columns),
         "attrition": attrition,
+        "several_waves": several,
         "non_normal": non_normal["name"].tolist(),
         "disagree": disagree["name"].tolist(),
         "subgroups": subgroup_table(run, context["threshold"]),

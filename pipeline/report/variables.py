@@ -1,4 +1,5 @@
-"""The variable-by-variable section: one panel per variable with its sentence, paired slopes and reliable-change bar."""
+"""The variable-by-variable section: one panel per variable with its sentence, paired slopes (two
+waves) or the trajectory of its model means (three or more), and its reliable-change bar."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import math
 import pandas as pd
 from markupsafe import Markup
 
-from ..charts import CHANGED, IMPROVED, NEUTRAL, WORSENED, paired_slopes_svg, svg_data_uri
+from ..charts import CHANGED, IMPROVED, NEUTRAL, WORSENED, paired_slopes_svg, svg_data_uri, trajectory_svg, trajectory_title
 from ..suppression import TOO_FEW, collapse_small_categories, suppress_count
 from .ordering import domain_order, ordered_for_display
-from .words import DIRECTION_WORDS, change_in_words, effect_size_in_words, format_number, format_p
+from .words import DIRECTION_WORDS, change_in_words, effect_size_in_words, format_number, format_p, label_in_sentence
 
 RCI_ORDER = {
     "directional": [("improved", "improved"), ("unchanged", "no reliable change"), ("deteriorated", "deteriorated")],
@@ -54,12 +55,27 @@ def reliable_change_bar(categories: pd.Series, higher_is: str, threshold: int) -
     }
 
 
-def variable_panels(run, threshold: int, ranges: dict, correction: str, results: pd.DataFrame | None = None) -> list[dict]:
+def variable_panels(
+    run,
+    threshold: int,
+    ranges: dict,
+    correction: str,
+    results: pd.DataFrame | None = None,
+    changes: pd.DataFrame | None = None,
+    trajectory: pd.DataFrame | None = None,
+) -> list[dict]:
     """One panel per variable: a sentence of the result, paired slopes and reliable change.
 
     ``results`` are the published results (:func:`pipeline.suppression.publishable_results`); a
-    withheld variable (1 to t − 1 pairs) gets no chart, no bar and no number but its pair count."""
+    withheld variable (1 to t − 1 pairs) gets no chart, no bar and no number but its pair count.
+    With three or more waves the chart is the variable's trajectory (its model means in the
+    published ``trajectory``, :func:`pipeline.charts.trajectory_svg`) and the sentence adds each
+    other later wave's change from the baseline (published ``changes``)."""
     results = run.results if results is None else results
+    study = run.study
+    several = len(study.wave_names) > 2 and changes is not None and trajectory is not None
+    means = dict(tuple(trajectory.groupby("variable", sort=False))) if several else {}
+    contrasts = changes.loc[changes["from_wave"] == study.baseline].set_index(["variable", "to_wave"]) if several else None
     panels = []
     paired = dict(tuple(run.paired.groupby("variable", sort=False)))
     changes = run.reliable_change.groupby("variable")["category"]
@@ -72,7 +88,8 @@ def variable_panels(run, threshold: int, ranges: dict, correction: str, results:
         pre, post = pairs["baseline"].to_numpy(dtype=float), pairs["primary"].to_numpy(dtype=float)
         n = len(pre)
         shown = n >= max(threshold, 2) and row["outcome"] != TOO_FEW
-        slopes = paired_slopes_svg(pre, post, low, high, row["higher_is"]) if shown else None
+        slopes = paired_slopes_svg(pre, post, low, high, row["higher_is"]) if shown and not several else None
+        chart = trajectory_panel(study, row, means.get(row["variable"]), low, high) if shown and several else {}
         categories = changes.get_group(row["variable"]).dropna() if row["variable"] in changes.groups else pd.Series(dtype=object)
         bar = reliable_change_bar(categories, row["higher_is"], threshold) if shown else {"segments": [], "note": ""}
         panels.append(
@@ -84,15 +101,19 @@ def variable_panels(run, threshold: int, ranges: dict, correction: str, results:
                 "direction": DIRECTION_WORDS[row["higher_is"]],
                 "n_pairs": suppress_count(n, threshold),
                 "outcome": row["outcome"],
-                "sentence": panel_sentence(row, low, high, correction),
+                "sentence": panel_sentence(row, low, high, correction, study if several else None),
+                "later": later_wave_lines(study, row, contrasts, correction) if several else [],
                 "slopes": svg_data_uri(slopes) if slopes else None,
                 "slopes_alt": (
                     f"{row['name']}: each line is one participant's score before and after; the mean moved from "
                     f"{format_number(row['mean_pre'])} to {format_number(row['mean_post'])} on the {format_number(low, 0)}"
                     f"\u2013{format_number(high, 0)} scale."
-                    if shown
+                    if slopes
                     else ""
                 ),
+                "trajectory": chart.get("svg"),
+                "trajectory_alt": chart.get("alt", ""),
+                "chart_note": chart.get("note", ""),
                 "bar": bar["segments"],
                 "bar_note": bar["note"],
                 "bar_alt": "; ".join(f"{segment['label']}: {segment['percent']}%" for segment in bar["segments"]),
@@ -102,18 +123,82 @@ def variable_panels(run, threshold: int, ranges: dict, correction: str, results:
     return panels
 
 
-def panel_sentence(row, low: float, high: float, correction: str) -> Markup:
-    """E.g. "Mean 3.90 before and 4.41 after: a rise of 0.51 on its 1–7 scale (d_z 0.52, medium; adjusted p <.001)"."""
+def trajectory_panel(study, row, trajectory: pd.DataFrame | None, low: float, high: float) -> dict:
+    """The trajectory chart of one variable from its published trajectory rows: the SVG as a
+    ``data:`` URL and its alt text, or a note when fewer than two waves' model means are shown."""
+    if trajectory is None:
+        return {"note": "No chart: the mixed model gave no means for this variable."}
+    by_wave = trajectory.set_index("wave")
+    waves = [
+        {
+            "label": study.wave_label(wave),
+            "weeks": study.config.waves[wave].weeks,
+            "mean": by_wave.loc[wave, "lmm_mean"] if wave in by_wave.index else float("nan"),
+            "low": by_wave.loc[wave, "lmm_ci_low"] if wave in by_wave.index else float("nan"),
+            "high": by_wave.loc[wave, "lmm_ci_high"] if wave in by_wave.index else float("nan"),
+        }
+        for wave in study.wave_names
+    ]
+    if sum(not math.isnan(float(wave["mean"])) for wave in waves) < 2:
+        return {"note": "No chart: the model's means are withheld, because too few people answered at some wave."}
+    scale = f"{format_number(low, 0)}\u2013{format_number(high, 0)}"
+    return {
+        "svg": svg_data_uri(trajectory_svg(waves, low, high, row["name"])),
+        "alt": f"{trajectory_title(waves, row['name'])}, on the {scale} scale.",
+    }
+
+
+def later_wave_lines(study, row, contrasts: pd.DataFrame, correction: str) -> list[Markup]:
+    """One line per later wave other than the primary endpoint: that wave's change from the baseline (published)."""
     if row["outcome"] == TOO_FEW:
+        return []
+    start = label_in_sentence(study.wave_label(study.baseline))
+    lines = []
+    for wave in study.later_waves:
+        if wave == study.primary:
+            continue
+        label = study.wave_label(wave)
+        if (row["variable"], wave) not in contrasts.index:
+            continue
+        change = contrasts.loc[(row["variable"], wave)]
+        if change["outcome"] == TOO_FEW:
+            lines.append(Markup("{}: too few answers to report.").format(label))
+        elif math.isnan(change["d_z"]):
+            lines.append(Markup("{}: not tested.").format(label))
+        else:
+            lines.append(
+                Markup("{}: mean {}, d<sub>z</sub> {} against {} (adjusted p {}; {}).").format(
+                    label, format_number(change["mean_to"]), format_number(change["d_z"]), start,
+                    format_p(change[f"p_{correction}"]), change["outcome"],
+                )
+            )
+    return lines
+
+
+def panel_sentence(row, low: float, high: float, correction: str, study=None) -> Markup:
+    """E.g. "Mean 3.90 before and 4.41 after: a rise of 0.51 on its 1–7 scale (d_z 0.52, medium; adjusted p <.001)".
+
+    With the ``study`` of three or more waves, the waves are named by their labels ("Mean 3.90 at
+    Start of program and 4.41 at End of program: ...")."""
+    if row["outcome"] == TOO_FEW:
+        if study is not None:
+            return Markup("Too few people answered at {} and at {} to report any result without giving individual answers away.").format(
+                study.wave_label(study.baseline), study.wave_label(study.primary)
+            )
         return Markup("Too few people answered both times to report any result without giving individual answers away.")
     if math.isnan(row["mean_diff"]):
         return Markup("Not tested: {}").format(row["note"]) if row["note"] else Markup("Not tested.")
     size = effect_size_in_words(row["d_z"]) if not math.isnan(row["d_z"]) else "undefined"
-    return Markup("Mean {} before and {} after: {} (d<sub>z</sub> {}, {}; adjusted p {}).").format(
-        format_number(row["mean_pre"]),
-        format_number(row["mean_post"]),
+    numbers = (
         change_in_words(row["mean_diff"], row["higher_is"], low, high),
         format_number(row["d_z"]),
         size,
         format_p(row[f"p_{correction}"]),
+    )
+    if study is not None:
+        return Markup("Mean {} at {} and {} at {}: {} (d<sub>z</sub> {}, {}; adjusted p {}).").format(
+            format_number(row["mean_pre"]), study.wave_label(study.baseline), format_number(row["mean_post"]), study.wave_label(study.primary), *numbers
+        )
+    return Markup("Mean {} before and {} after: {} (d<sub>z</sub> {}, {}; adjusted p {}).").format(
+        format_number(row["mean_pre"]), format_number(row["mean_post"]), *numbers
     )

@@ -52,3 +52,27 @@ def change_in_words(mean_diff: float, higher_is: str, low: float, high: float) -
     movement = "a rise" if mean_diff > 0 else "a drop"
     where = ", where lower is better" if higher_is == "worse" else ""
     return f"{movement} of {format_number(abs(mean_diff))} on its {format_number(low, 0)}\u2013{format_number(high, 0)} scale{where}"
+
+
+#: Words that keep their capital inside a sentence (a label starting with one is a name).
+_PROPER = {
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+}  # fmt: skip
+
+
+def label_in_sentence(label: str) -> str:
+    """A wave's label inside a sentence, after a preposition ("at", "against").
+
+    A label of ordinary words gets "the" and a small first letter; one with a number, an
+    acronym or a name in front is kept as it is.
+
+    >>> label_in_sentence("End of program"), label_in_sentence("6 months after"), label_in_sentence("T2"), label_in_sentence("June visit")
+    ('the end of program', '6 months after', 'T2', 'June visit')
+    """
+    first = label.split(" ", 1)[0]
+    word = first.replace("-", "")
+    ordinary = word.isalpha() and word[:1].isupper() and word[1:].islower() or word.islower()
+    if not ordinary or any(char.isdigit() for char in label) or word.lower() in _PROPER:
+        return label
+    return "the " + label[:1].lower() + label[1:]
