@@ -559,8 +559,8 @@ CASES: list[Case] = [
     Case("crash", "no-id-in-both-waves", rewrite_pre(lambda f: f.assign(participant_id=[f"X{i}" for i in range(len(f))])), 2,
          "waves.post: no participant id of post.csv is in the baseline's (pre.csv)"),
     Case("crash", "three-waves-one-empty", both(write("later.csv", "participant_id,tiny_1,tiny_2,tiny_3\n"), wave("later", "later.csv")), 0, pdf=True),
-    Case("careless", "twelve-waves-of-one-file", edit(waves={f"w{i}": "post.csv" for i in range(10)}), 0),  # pre, post and 10 more
-    Case("careless", "fourteen-waves", edit(waves={f"w{i}": "post.csv" for i in range(12)}), 2, "waves: a study has 2 to 12 waves in time order"),
+    Case("crash", "twelve-waves-of-one-file", edit(waves={f"w{i}": "post.csv" for i in range(10)}), 0),  # pre, post and 10 more
+    Case("messages", "fourteen-waves", edit(waves={f"w{i}": "post.csv" for i in range(12)}), 2, "waves: a study has 2 to 12 waves in time order"),
     Case("crash", "follow-up-all-blank", lambda study, scratch: pd.read_csv(study / "post.csv", dtype=str).assign(**dict.fromkeys(ITEMS, ""))
          .to_csv(study / "post.csv", index=False), 0, pdf=True),
     Case("crash", "unicode-ids", rewrite_pre(lambda f: f.assign(participant_id=[f"\u05d0{i}\U0001f600" for i in range(len(f))]), post_too=True), 0, pdf=True),
