@@ -66,6 +66,33 @@ def _tick_values(low: float, high: float) -> list[float]:
 
 
 
+def score_axis(low: float, high: float, area: tuple[float, float, float, float] = (_AREA_LEFT, _AREA_RIGHT, _AREA_TOP, _AREA_BOTTOM)):
+    """The y axis of a panel over a scale's whole range [low, high] in the plot ``area`` (left,
+    right, top, bottom): the function from a score to its y position, and the SVG of the light
+    horizontal grid and the tick labels (shared by the paired slopes and the trajectory panels,
+    so both read alike)."""
+    left, right, top, bottom = area
+    margin = _Y_MARGIN * (high - low)
+    bottom_value = low - margin
+    per_unit = (bottom - top) / (high - low + 2 * margin)
+
+    def y_of(value: float) -> float:
+        return bottom - (value - bottom_value) * per_unit
+
+    ticks = _tick_values(low, high)
+    places = max(_decimals(t) for t in ticks)  # every label with as many decimals, e.g. 1.5, 2.0, 2.5
+    grid = " ".join(f"M {_num(left)} {_num(y_of(t))} H {_num(right)}" for t in ticks)
+    labels = "".join(
+        f'<text x="{_num(left - _TICK_PAD)}" y="{_num(y_of(t) + 0.38 * _TICK_SIZE)}">{_tick_label(t, places)}</text>'
+        for t in ticks
+    )
+    parts = [
+        f'<path id="grid" d="{grid}" fill="none" stroke="{_GRID}" stroke-width="{_num(0.6 * _PT)}"/>',
+        f'<g id="y-ticks" font-size="{_num(_TICK_SIZE)}" fill="{MUTED}" text-anchor="end">{labels}</g>',
+    ]
+    return y_of, parts
+
+
 def paired_slopes_svg(
     pre,
     post,
@@ -119,25 +146,7 @@ def paired_slopes_svg(
 
     from scipy import stats
 
-    margin = _Y_MARGIN * (high - low)
-    bottom_value = low - margin
-    per_unit = (_AREA_BOTTOM - _AREA_TOP) / (high - low + 2 * margin)
-
-    def y_of(value: float) -> float:
-        return _AREA_BOTTOM - (value - bottom_value) * per_unit
-
-    parts: list[str] = []
-
-    # Light horizontal grid and the y tick labels.
-    ticks = _tick_values(low, high)
-    places = max(_decimals(t) for t in ticks)  # every label with as many decimals, e.g. 1.5, 2.0, 2.5
-    grid = " ".join(f"M {_num(_AREA_LEFT)} {_num(y_of(t))} H {_num(_AREA_RIGHT)}" for t in ticks)
-    parts.append(f'<path id="grid" d="{grid}" fill="none" stroke="{_GRID}" stroke-width="{_num(0.6 * _PT)}"/>')
-    labels = "".join(
-        f'<text x="{_num(_AREA_LEFT - _TICK_PAD)}" y="{_num(y_of(t) + 0.38 * _TICK_SIZE)}">{_tick_label(t, places)}</text>'
-        for t in ticks
-    )
-    parts.append(f'<g id="y-ticks" font-size="{_num(_TICK_SIZE)}" fill="{MUTED}" text-anchor="end">{labels}</g>')
+    y_of, parts = score_axis(low, high)
     wave_y = _num(_AREA_BOTTOM + _TICK_PAD + 0.76 * _WAVE_SIZE)
     parts.append(
         f'<g id="waves" font-size="{_num(_WAVE_SIZE)}" fill="{TEXT}" text-anchor="middle">'

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from xml.sax.saxutils import escape
 
-from .primitives import _PT, FONT_FAMILY, MUTED, MUTED_LIGHT, NAVY, RULE, TEXT, _clean, _decimals, _fit, _num, _tick_label, wrap_text
-from .slopes import _CAP_HALF, _GRID, _MEAN_RADIUS, _SLOPES_H, _SLOPES_W, _TICK_PAD, _TICK_SIZE, _WAVE_SIZE, _Y_MARGIN, _tick_values
+from .primitives import _PT, FONT_FAMILY, MUTED, MUTED_LIGHT, NAVY, RULE, TEXT, _clean, _fit, _num, wrap_text
+from .slopes import score_axis, _CAP_HALF, _MEAN_RADIUS, _SLOPES_H, _SLOPES_W, _TICK_PAD, _WAVE_SIZE
 
 _W, _H = _SLOPES_W, _SLOPES_H
 _AREA_LEFT = 0.12 * _W
@@ -84,23 +84,7 @@ def trajectory_svg(waves: list[dict], low: float, high: float, name: str = "") -
     plot_right = _AREA_RIGHT - _INSET * (_AREA_RIGHT - _AREA_LEFT)
     xs = [plot_left + t * (plot_right - plot_left) for t in xs_unit]
 
-    margin = _Y_MARGIN * (high - low)
-    bottom_value = low - margin
-    per_unit = (_AREA_BOTTOM - _AREA_TOP) / (high - low + 2 * margin)
-
-    def y_of(value: float) -> float:
-        return _AREA_BOTTOM - (value - bottom_value) * per_unit
-
-    parts: list[str] = []
-    ticks = _tick_values(low, high)
-    places = max(_decimals(t) for t in ticks)
-    grid = " ".join(f"M {_num(_AREA_LEFT)} {_num(y_of(t))} H {_num(_AREA_RIGHT)}" for t in ticks)
-    parts.append(f'<path id="grid" d="{grid}" fill="none" stroke="{_GRID}" stroke-width="{_num(0.6 * _PT)}"/>')
-    labels = "".join(
-        f'<text x="{_num(_AREA_LEFT - _TICK_PAD)}" y="{_num(y_of(t) + 0.38 * _TICK_SIZE)}">{_tick_label(t, places)}</text>'
-        for t in ticks
-    )
-    parts.append(f'<g id="y-ticks" font-size="{_num(_TICK_SIZE)}" fill="{MUTED}" text-anchor="end">{labels}</g>')
+    y_of, parts = score_axis(low, high, (_AREA_LEFT, _AREA_RIGHT, _AREA_TOP, _AREA_BOTTOM))
 
     # Wave labels: each wrapped to the room its neighbours leave it (two lines at most).
     texts = []
