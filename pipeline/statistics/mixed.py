@@ -152,10 +152,25 @@ class WaveModel:
                 raise IndexError(f"wave {wave} is not a column of the {len(self.means)} fitted")
         if from_wave == to_wave:
             raise ValueError("a contrast needs two different waves")
+        weights = np.zeros(len(self.means))
+        weights[to_wave], weights[from_wave] = 1.0, -1.0
+        return self.linear_contrast(weights)
+
+    def linear_contrast(self, weights) -> WaveContrast:
+        """``sum(weights * column means)`` for weights that sum to 0, with Satterthwaite df: e.g.
+        a difference of changes when the columns are the cells of two groups' waves (a participant's
+        scores in their own group's columns, NaN in the other's, which fits ``score ~ wave * group +
+        (1 | participant)``). NaN when a weighted column has no score."""
+        weights = np.asarray(weights, dtype=float)
+        if weights.shape != (len(self.means),):
+            raise ValueError(f"one weight per column: {len(self.means)}")
+        if not abs(weights.sum()) <= 1e-12 * max(1.0, np.abs(weights).sum()) or not weights.any():
+            raise ValueError("contrast weights must sum to 0 and not all be 0")
         fit = self._fit
-        if fit is None or fit.columns[from_wave] < 0 or fit.columns[to_wave] < 0:
+        used = np.flatnonzero(weights)
+        if fit is None or any(fit.columns[j] < 0 for j in used):
             return WaveContrast(*[np.nan] * 5)
-        vector = fit.basis[fit.columns[to_wave]] - fit.basis[fit.columns[from_wave]]
+        vector = sum(weights[j] * fit.basis[fit.columns[j]] for j in used)
         vector[0] = 0.0  # the level cancels exactly (the first column of Q is constant)
         estimate, se, df = _combination(fit, vector)
         t = estimate / se
