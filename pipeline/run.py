@@ -63,16 +63,20 @@ class StudyRun:
         """Each wave's accepted participant ids."""
         return {w.wave: set(w.responses[self.study.id_column]) for w in self.waves}
 
-    @property
-    def unmatched(self) -> pd.DataFrame:
-        """Participants who cannot be followed (for the researcher; never in the funder's PDF): those
-        accepted at baseline and at no later wave (``wave`` = the baseline), and, per later wave, those
-        accepted there but not at baseline."""
+    @cached_property
+    def not_followed(self) -> dict[str, set[str]]:
+        """Participants who cannot be followed, by wave: at the baseline, those accepted there and at
+        no later wave; at each later wave, those accepted there but not at baseline."""
         ids, baseline = self.accepted_ids, self.study.baseline
         later = self.study.later_waves
-        seen_later = set().union(*(ids[wave] for wave in later))
-        rows = [(baseline, participant) for participant in sorted(ids[baseline] - seen_later)]
-        rows += [(wave, participant) for wave in later for participant in sorted(ids[wave] - ids[baseline])]
+        return {baseline: ids[baseline] - set().union(*(ids[wave] for wave in later))} | {
+            wave: ids[wave] - ids[baseline] for wave in later
+        }
+
+    @property
+    def unmatched(self) -> pd.DataFrame:
+        """``not_followed`` as a table (for the researcher; never in the funder's PDF)."""
+        rows = [(wave, participant) for wave, participants in self.not_followed.items() for participant in sorted(participants)]
         return pd.DataFrame(rows, columns=["wave", "participant"])
 
     @cached_property
@@ -96,8 +100,7 @@ class StudyRun:
         counts |= {f"valid_{wave}": len(ids[wave]) for wave in self.study.wave_names}
         counts["matched"] = len(ids[baseline] & ids[primary])
         counts |= {f"matched_{wave}": len(ids[baseline] & ids[wave]) for wave in later if wave != primary}
-        counts[f"{baseline}_only"] = len(ids[baseline] - set().union(*(ids[wave] for wave in later)))
-        counts |= {f"{wave}_only": len(ids[wave] - ids[baseline]) for wave in later}
+        counts |= {f"{wave}_only": len(participants) for wave, participants in self.not_followed.items()}
         return counts
 
     @cached_property
