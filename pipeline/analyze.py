@@ -30,14 +30,15 @@ against its alpha, with the sign of the change and the scale's direction of impr
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from .instruments import published_reliability, published_sd
 from .score import keyed_items
-from .schema import ATTRITION, CHANGE_STATISTICS, CHANGES, MIXED_MODEL, RESULTS, TRAJECTORY, from_to
+from .between_groups import ROLES, classify_comparisons, comparison_row, group_cells, retention_rows
+from .schema import ATTRITION, CHANGE_STATISTICS, CHANGES, COMPARISON, MIXED_MODEL, RESULTS, RETENTION, TRAJECTORY, from_to
 from .statistics.attrition import compare_baseline
 from .statistics.bayes import MEDIUM_PRIOR_SCALE, jzs_log_bf10
 from .statistics.equivalence import paired_tost
@@ -107,6 +108,11 @@ class Analysis:
     reliable_change: pd.DataFrame
     attrition: pd.DataFrame
     paired: pd.DataFrame
+    comparison: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COMPARISON.names))
+    retention: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=RETENTION.names))
+    #: A two-group study's within-group baseline -> primary results (RESULTS columns and ``group``);
+    #: empty otherwise. Descriptive only: never the evidence of the program's effect.
+    group_results: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def scores_by_wave(scores: pd.DataFrame, id_column: str, waves: tuple[str, ...] | list[str]) -> pd.DataFrame:
@@ -211,16 +217,21 @@ def pairs_of(matrix: np.ndarray, from_index: int, to_index: int) -> tuple[np.nda
     return matrix[both, from_index], matrix[both, to_index], both
 
 
-def scale_analysis(instrument, scale, matrix: np.ndarray, ids: pd.Index, items: dict, design: Design, alpha: float, margin_dz: float | None):
+def scale_analysis(
+    instrument, scale, matrix: np.ndarray, ids: pd.Index, items: dict, design: Design, alpha: float, margin_dz: float | None,
+    model=None, offset: int = 0,
+):  # fmt: skip
     """Every table's rows for one scale.
 
     ``matrix`` holds the scale's scores, one row per participant (``ids``) and one column per
     wave of ``design``, NaN where not scored; ``items`` maps the baseline and primary waves to the
-    scale's keyed item responses (None for a composite scale).
+    scale's keyed item responses (None for a composite scale). ``model`` is the mixed model whose
+    columns ``offset`` to ``offset + waves - 1`` are these participants' waves (one group's cells of
+    the two-group model); by default ``score ~ wave + (1 | participant)`` fitted on ``matrix``.
     """
     waves = list(design.waves)
     base, primary = 0, waves.index(design.primary)
-    model = fit_wave_model(matrix)
+    model = fit_wave_model(matrix) if model is None else model
     pre, post, both = pairs_of(matrix, base, primary)
     row = paired_tests(pre, post, alpha)
     confirmatory = {**row, "notes": list(row["notes"])}  # changes.csv's baseline -> primary row: the same tests
@@ -233,7 +244,7 @@ def scale_analysis(instrument, scale, matrix: np.ndarray, ids: pd.Index, items: 
         item_count = items[design.baseline].shape[1]
         if item_count < 3:
             row["notes"].append("one item: no alpha or omega" if item_count == 1 else "two items: no omega (one factor needs 3 or more)")
-    row.update(mixed_model_columns(model, base, primary))
+    row.update(mixed_model_columns(model, base + offset, primary + offset))
     if model.note and row["n_pairs"]:
         row["notes"].append(model.note)
     change_columns, participants = reliable_change(instrument, scale, pre, post, row)
@@ -255,7 +266,7 @@ def scale_analysis(instrument, scale, matrix: np.ndarray, ids: pd.Index, items: 
     changes = [
         contrast_row(
             scale, matrix, model, waves, from_wave, to_wave, kind, alpha, margin_dz,
-            confirmatory if (from_wave, to_wave) == (design.baseline, design.primary) else None,
+            confirmatory if (from_wave, to_wave) == (design.baseline, design.primary) else None, offset,
         )
         for from_wave, to_wave, kind in design.contrasts
     ]  # fmt: skip
@@ -264,7 +275,7 @@ def scale_analysis(instrument, scale, matrix: np.ndarray, ids: pd.Index, items: 
          "mean": np.nanmean(matrix[:, j]) if scored[:, j].any() else np.nan,
          "sd": np.nanstd(matrix[:, j], ddof=1) if scored[:, j].sum() > 1 else np.nan,
          "lmm_mean": mean.estimate, "lmm_se": mean.se, "lmm_df": mean.df, "lmm_ci_low": mean.ci_low, "lmm_ci_high": mean.ci_high}
-        for j, (wave, mean) in enumerate(zip(waves, model.means))
+        for j, (wave, mean) in enumerate(zip(waves, model.means[offset : offset + len(waves)]))
     ]  # fmt: skip
     baseline = matrix[:, base]
     attrition = []
@@ -277,17 +288,17 @@ def scale_analysis(instrument, scale, matrix: np.ndarray, ids: pd.Index, items: 
     return row, changes, trajectory, change_table, attrition, paired
 
 
-def contrast_row(scale, matrix, model, waves, from_wave, to_wave, kind, alpha, margin_dz, paired: dict | None = None) -> dict:
+def contrast_row(scale, matrix, model, waves, from_wave, to_wave, kind, alpha, margin_dz, paired: dict | None = None, offset: int = 0) -> dict:
     """One row of ``changes``: the paired statistics of from_wave → to_wave (``paired``, when
-    already computed), the mixed model's contrast and, for a maintenance contrast with a margin,
-    the equivalence test."""
+    already computed), the mixed model's contrast (of columns ``offset`` onwards) and, for a
+    maintenance contrast with a margin, the equivalence test."""
     i, j = waves.index(from_wave), waves.index(to_wave)
     if paired is None:
         before, after, _ = pairs_of(matrix, i, j)
         paired = paired_tests(before, after, alpha)
     row = {"variable": scale.id, "name": scale.name, "from_wave": from_wave, "to_wave": to_wave, "contrast": kind}
     row.update({from_to(column): paired[column] for column in CHANGE_STATISTICS})
-    row.update(mixed_model_columns(model, i, j))
+    row.update(mixed_model_columns(model, i + offset, j + offset))
     row.update(dict.fromkeys(EQUIVALENCE_COLUMNS, np.nan))
     if kind == "maintenance" and margin_dz is not None:
         equivalence = paired_tost(paired["mean_diff"], paired["sd_diff"], paired["n_pairs"], margin_dz, alpha)
@@ -317,13 +328,18 @@ def analyze(
     responses: dict[str, pd.DataFrame] | None = None,
     correction: str | None = None,
     alpha: float | None = None,
+    groups: pd.Series | None = None,
 ) -> Analysis:
     """The full analysis of every analysed scale of ``study`` (see the module docstring).
 
     ``scores`` is long (one row per participant per wave: the id column, ``wave``, one column per
     scale); ``responses`` maps each wave to its validated item responses (for alpha and omega;
     without it they are empty). Correction and alpha default to the study's ``analysis`` options.
+    ``groups`` (participant id -> ``program`` or ``comparison``, allocated at baseline) makes it a
+    two-group analysis (:func:`analyze_groups`).
     """
+    if groups is not None and len(groups):
+        return analyze_groups(scores, study, groups, responses, correction, alpha)
     options = study.config.analysis
     correction = correction or options.correction
     alpha = options.alpha if alpha is None else alpha
@@ -333,10 +349,7 @@ def analyze(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         for instrument, scale in study.scales:
-            items = {
-                wave: None if responses is None or scale.is_composite else keyed_items(responses[wave], instrument, scale)
-                for wave in (design.baseline, design.primary)
-            }
+            items = scale_items(responses, instrument, scale, design)
             matrix = wide[scale.id].to_numpy(dtype=float)
             row, changes, trajectory, change_table, attrition, pairs = scale_analysis(
                 instrument, scale, matrix, wide.index, items, design, alpha, options.maintenance_margin_dz
@@ -350,15 +363,9 @@ def analyze(
                 change_tables.append(change_table)
     results = pd.DataFrame(rows)
     results = adjust_and_classify(results, correction, alpha, results["higher_is"])
-    directions = dict(zip(results["variable"], results["higher_is"]))
-    changes = pd.DataFrame(change_rows)
-    families = []
-    for _, family in changes.groupby(["from_wave", "to_wave"], sort=False):
-        families.append(adjust_and_classify(family, correction, alpha, family["variable"].map(directions)))
-    changes = pd.concat(families) if families else changes
     return Analysis(
         results=results[RESULT_COLUMNS],
-        changes=changes.sort_index(kind="stable").reindex(columns=CHANGE_COLUMNS).reset_index(drop=True),
+        changes=adjust_changes(pd.DataFrame(change_rows), results, correction, alpha, ["from_wave", "to_wave"]).reindex(columns=CHANGE_COLUMNS),
         trajectory=pd.DataFrame(trajectory_rows).reindex(columns=TRAJECTORY_COLUMNS),
         reliable_change=reliable_change_table(change_tables, study.id_column),
         attrition=pd.DataFrame(attrition_rows).reindex(columns=ATTRITION_COLUMNS),
@@ -366,9 +373,107 @@ def analyze(
     )
 
 
-def reliable_change_table(tables: list[pd.DataFrame], id_column: str) -> pd.DataFrame:
-    """Per-participant reliable change rows of every scale, the participant id first."""
+def scale_items(responses, instrument, scale, design: Design, participants=None, id_column: str | None = None) -> dict:
+    """The scale's keyed item responses at the baseline and the primary endpoint (None for a
+    composite scale or without responses), of ``participants`` only when given."""
+    items = {}
+    for wave in (design.baseline, design.primary):
+        if responses is None or scale.is_composite:
+            items[wave] = None
+            continue
+        frame = responses[wave]
+        if participants is not None:
+            frame = frame[frame[id_column].isin(participants)]
+        items[wave] = keyed_items(frame, instrument, scale)
+    return items
+
+
+def adjust_changes(changes: pd.DataFrame, results: pd.DataFrame, correction: str, alpha: float, family: list[str]) -> pd.DataFrame:
+    """``changes`` with p_holm, p_fdr and outcome within each family (a contrast; a group and contrast)."""
+    directions = dict(zip(results["variable"], results["higher_is"]))
+    families = [
+        adjust_and_classify(rows, correction, alpha, rows["variable"].map(directions))
+        for _, rows in changes.groupby(family, sort=False)
+    ]
+    changes = pd.concat(families) if families else changes
+    return changes.sort_index(kind="stable").reset_index(drop=True)
+
+
+def analyze_groups(
+    scores: pd.DataFrame, study, groups: pd.Series, responses=None, correction: str | None = None, alpha: float | None = None
+) -> Analysis:
+    """The two-group analysis (:mod:`pipeline.between_groups`): ``comparison`` per scale and later
+    wave, ``results`` its rows at the primary endpoint, ``retention`` per later wave, and the
+    within-group tables of the one-group analysis with a ``group`` column, each group's p-values
+    adjusted across scales within the group and contrast. One mixed model per scale has a cell per
+    group and wave (``score ~ wave * group + (1 | participant)``): it gives the interaction of
+    ``comparison`` and every within-group model figure. Participants with no baseline group
+    (seen only at later waves) are left out."""
+    options = study.config.analysis
+    correction = correction or options.correction
+    alpha = options.alpha if alpha is None else alpha
+    design = Design.of(study)
+    n_waves = len(design.waves)
+    wide = scores_by_wave(scores, study.id_column, design.waves)
+    membership_of = groups.reindex(wide.index)
+    membership = {role: (membership_of == role).to_numpy() for role in ROLES}
+    members = {role: set(groups.index[groups == role]) for role in ROLES}
+    labels = {role: study.groups.label(role) for role in ROLES}
+    tables = {name: [] for name in ("results", "changes", "trajectory", "reliable", "attrition", "paired", "comparison")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for instrument, scale in study.scales:
+            matrix = wide[scale.id].to_numpy(dtype=float)
+            model = fit_wave_model(group_cells(matrix, membership))
+            for k, role in enumerate(ROLES):
+                rows = membership[role]
+                items = scale_items(responses, instrument, scale, design, members[role], study.id_column)
+                row, changes, trajectory, change_table, attrition, pairs = scale_analysis(
+                    instrument, scale, matrix[rows], wide.index[rows], items, design, alpha, options.maintenance_margin_dz,
+                    model=model, offset=k * n_waves,
+                )  # fmt: skip
+                tables["results"].append({**row, "group": role})
+                tables["changes"].extend({**change, "group": role} for change in changes)
+                tables["trajectory"].extend({**mean, "group": role} for mean in trajectory)
+                tables["attrition"].extend({**comparison, "group": role} for comparison in attrition)
+                tables["paired"].append(pairs.assign(group=role))
+                if change_table is not None:
+                    tables["reliable"].append(change_table.assign(group=role))
+            tables["comparison"].extend(
+                comparison_row(scale, instrument, matrix, membership, model, j, labels) for j in range(1, n_waves)
+            )
+    within = pd.DataFrame(tables["results"])
+    within = pd.concat(
+        [adjust_and_classify(rows, correction, alpha, rows["higher_is"]) for _, rows in within.groupby("group", sort=False)]
+    ).sort_index(kind="stable")
+    comparison = pd.DataFrame(tables["comparison"])
+    comparison["wave"] = [design.waves[j] for _ in study.scales for j in range(1, n_waves)]
+    comparison = classify_comparisons(comparison, correction, alpha, study.groups.assignment == "randomised")
+    comparison = comparison.reindex(columns=COMPARISON.names).reset_index(drop=True)
+    accepted = {wave: set(scores.loc[scores["wave"] == wave, study.id_column]) for wave in design.waves[1:]}
+    retention = retention_rows(members, accepted, design.waves[1:], study.groups.attrition_boundary)
+    paired_columns = [*PAIRED_COLUMNS[:1], "group", *PAIRED_COLUMNS[1:]]
+    return Analysis(
+        results=comparison[comparison["wave"] == design.primary].reset_index(drop=True),
+        changes=adjust_changes(pd.DataFrame(tables["changes"]), within, correction, alpha, ["group", "from_wave", "to_wave"]).reindex(
+            columns=CHANGES.by_group().names
+        ),
+        trajectory=pd.DataFrame(tables["trajectory"]).reindex(columns=TRAJECTORY.by_group().names),
+        reliable_change=reliable_change_table(tables["reliable"], study.id_column, grouped=True),
+        attrition=pd.DataFrame(tables["attrition"]).reindex(columns=ATTRITION.by_group().names),
+        paired=pd.concat(tables["paired"], ignore_index=True).reindex(columns=paired_columns),
+        comparison=comparison,
+        retention=pd.DataFrame(retention).reindex(columns=RETENTION.names),
+        group_results=within.reindex(columns=RESULTS.by_group().names).reset_index(drop=True),
+    )
+
+
+def reliable_change_table(tables: list[pd.DataFrame], id_column: str, grouped: bool = False) -> pd.DataFrame:
+    """Per-participant reliable change rows of every scale, the participant id first (and the
+    participant's ``group`` after the variable in a two-group study)."""
     columns = [id_column, *RELIABLE_CHANGE_COLUMNS]
+    if grouped:
+        columns.insert(2, "group")
     if not tables:
         return pd.DataFrame(columns=columns)
     table = pd.concat(tables).rename_axis(id_column).reset_index()

@@ -1,6 +1,7 @@
 """The tables a run publishes, defined once: every column's name, kind and group.
 
-``results.csv``, ``changes.csv``, ``trajectory.csv`` and ``attrition.csv`` take their columns from
+``results.csv``, ``changes.csv``, ``trajectory.csv``, ``attrition.csv`` and, in a study with a
+comparison group, ``comparison.csv`` and ``retention.csv`` take their columns from
 here (:mod:`pipeline.analyze` reindexes to them), the technical report lays out its tables by
 these groups and formats cells by these kinds, and a test checks that the README's data
 dictionary lists exactly these columns. Adding a statistic means adding it here first.
@@ -38,6 +39,13 @@ class Table:
 
     def kind(self, name: str) -> Kind:
         return next(column.kind for column in self.columns if column.name == name)
+
+    def by_group(self) -> Table:
+        """The table as a two-group study writes it: a ``group`` column (``program`` or
+        ``comparison``) after the row labels (``variable`` and ``name``, or ``variable`` alone)."""
+        names = self.names
+        at = names.index("name") + 1 if "name" in names else names.index("variable") + 1
+        return Table(self.file, (*self.columns[:at], Column("group", "text"), *self.columns[at:]))
 
     def grouped(self) -> dict[str, list[str]]:
         """Column names by group, groups in the order they first appear."""
@@ -162,5 +170,57 @@ ATTRITION = Table(
     ),
 )
 
+#: The between-group analysis of a two-group study (``groups:`` in study.yaml): one row per variable
+#: and later wave, program against comparison (pipeline.statistics.comparison, pipeline.analyze).
+COMPARISON = Table(
+    "comparison.csv",
+    (
+        *_columns(None, "text", "variable", "name"),
+        Column("wave", "text", "comparison_descriptives"),
+        *_columns("comparison_descriptives", "text", "instrument", "domain", "higher_is"),
+        *_columns("comparison_descriptives", "count", "n_program", "n_comparison"),
+        *_columns(
+            "comparison_descriptives", "number",
+            "mean_from_program", "sd_from_program", "mean_to_program", "sd_to_program",
+            "mean_from_comparison", "sd_from_comparison", "mean_to_comparison", "sd_to_comparison",
+            "r_program", "r_comparison",
+        ),  # fmt: skip
+        *_columns("baseline_balance", "count", "n_baseline_program", "n_baseline_comparison"),
+        *_columns(
+            "baseline_balance", "number", "mean_baseline_program", "sd_baseline_program",
+            "mean_baseline_comparison", "sd_baseline_comparison", "baseline_smd",
+        ),  # fmt: skip
+        Column("baseline_equivalence", "text", "baseline_balance"),
+        *_columns("ancova", "number", "ancova_diff", "ancova_se", "ancova_ci_low", "ancova_ci_high", "ancova_t"),
+        Column("ancova_df", "df", "ancova"),
+        Column("ancova_p", "p", "ancova"),
+        *_columns("ancova", "number", "adj_mean_program", "adj_mean_comparison", "ancova_slope"),
+        *_columns("difference_in_differences", "number", "did_diff", "did_se", "did_t"),
+        Column("did_df", "df", "difference_in_differences"),
+        Column("did_p", "p", "difference_in_differences"),
+        *_columns("effect_size", "number", "d_ppc2", "d_ppc2_ci_low", "d_ppc2_ci_high", "d_ppc2_rho"),
+        *_columns("comparison_model", "number", "lmm_diff", "lmm_se"),
+        Column("lmm_df", "df", "comparison_model"),
+        Column("lmm_t", "number", "comparison_model"),
+        Column("lmm_p", "p", "comparison_model"),
+        Column("lmm_n", "count", "comparison_model"),
+        *_columns("multiplicity", "p", "p_holm", "p_fdr", "did_p_holm", "did_p_fdr"),
+        Column("outcome", "text", "multiplicity"),
+        Column("note", "text"),
+    ),
+)
+
+#: Attrition by group per later wave (a two-group study), with the What Works Clearinghouse reading.
+RETENTION = Table(
+    "retention.csv",
+    (
+        Column("wave", "text"),
+        *_columns("retention", "count", "allocated_program", "followed_program", "allocated_comparison", "followed_comparison"),
+        *_columns("retention", "number", "attrition_program_pct", "attrition_comparison_pct", "overall_attrition_pct", "differential_attrition_pct"),
+        *_columns("retention", "text", "boundary", "attrition_level"),
+        Column("note", "text"),
+    ),
+)
+
 #: Every table of this module, by file name.
-TABLES = {table.file: table for table in (RESULTS, CHANGES, TRAJECTORY, ATTRITION)}
+TABLES = {table.file: table for table in (RESULTS, CHANGES, TRAJECTORY, ATTRITION, COMPARISON, RETENTION)}

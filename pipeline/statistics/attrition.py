@@ -51,3 +51,40 @@ def compare_baseline(completers, noncompleters) -> dict:
             ).pvalue
         )  # fmt: skip
     return row
+
+
+
+#: The What Works Clearinghouse attrition boundaries for a randomised sample: by overall attrition
+#: 0, 1, ..., 65 percent (position in the tuple), the highest differential attrition (percentage
+#: points) at which the sample still has low attrition (WWC Standards Handbook v4.1, Table II.1;
+#: the handbook calls the liberal boundary "optimistic"). Read from the CRAN package baselinr 0.6.0
+#: (``R/attrition_boundary.R``), not from the handbook itself: its cautious column agrees with a
+#: second encoding (RWWC, from Handbook v4.0), its liberal column differs from that one by one row for
+#: overall 13-57%, so a liberal reading there carries a note. Under the cautious boundary an overall
+#: attrition of 58% or more is high whatever the differential.
+WWC_LOW_ATTRITION = {
+    "liberal": (10.0, 10.1, 10.2, 10.3, 10.4, 10.5, 10.7, 10.8, 10.9, 10.9, 10.9, 10.9, 10.9, 10.8, 10.8, 10.7, 10.6, 10.5, 10.3, 10.2, 10.0, 9.9, 9.7, 9.5, 9.4, 9.2, 9.0, 8.8, 8.6, 8.4, 8.2, 8.0, 7.8, 7.6, 7.4, 7.2, 7.0, 6.7, 6.5, 6.3, 6.0, 5.8, 5.6, 5.3, 5.1, 4.9, 4.6, 4.4, 4.2, 3.9, 3.7, 3.5, 3.2, 3.0, 2.8, 2.6, 2.3, 2.1, 1.9, 1.6, 1.4, 1.1, 0.9, 0.7, 0.5, 0.3),
+    "cautious": (5.7, 5.8, 5.9, 5.9, 6.0, 6.1, 6.2, 6.3, 6.3, 6.3, 6.3, 6.2, 6.2, 6.1, 6.0, 5.9, 5.9, 5.8, 5.7, 5.5, 5.4, 5.3, 5.2, 5.1, 4.9, 4.8, 4.7, 4.5, 4.4, 4.3, 4.1, 4.0, 3.8, 3.6, 3.5, 3.3, 3.2, 3.1, 2.9, 2.8, 2.6, 2.5, 2.3, 2.1, 2.0, 1.8, 1.6, 1.5, 1.3, 1.2, 1.0, 0.9, 0.7, 0.6, 0.4, 0.3, 0.2, 0.0),
+}  # fmt: skip
+#: Overall attrition (whole percent) where the two encodings of the liberal boundary differ.
+LIBERAL_DISPUTED = range(13, 58)
+
+
+def attrition_level(overall_pct: float, differential_pct: float, boundary: str) -> tuple[str, str]:
+    """The What Works Clearinghouse attrition level of a randomised sample, ``low`` or ``high``, with a
+    note ("" when none): low when the differential attrition is at or below the boundary's highest
+    differential for the overall attrition rounded to a whole percent (as baselinr reads it).
+
+    >>> attrition_level(10.0, 6.0, "cautious"), attrition_level(10.0, 6.5, "cautious")
+    (('low', ''), ('high', ''))
+    """
+    if np.isnan(overall_pct) or np.isnan(differential_pct):
+        return "", "no attrition figures: a group has no participants"
+    limits = WWC_LOW_ATTRITION[boundary]
+    row = int(np.floor(overall_pct + 0.5))
+    note = ""
+    if boundary == "liberal" and row in LIBERAL_DISPUTED:
+        note = "the liberal boundary at this overall attrition differs by one row between published encodings of the WWC table"
+    if row >= len(limits):
+        return "high", note
+    return ("low" if differential_pct <= limits[row] + 1e-9 else "high"), note

@@ -90,8 +90,10 @@ from scipy import linalg, optimize, stats
 #: Residual variance, in units of the scores' range squared, below which there is none to speak
 #: of (the gamma grid reaches 1e12, so a fit at its end has about 1e-12 of the total variance).
 MIN_RESIDUAL_VARIANCE = 1e-10
-#: Waves a model may have (the missingness patterns are coded as bits of an integer).
+#: Waves a study may have, and columns a model may have: one per wave, or one per group and wave
+#: (the cells of ``score ~ wave * group``); missingness patterns are coded as bits of an integer.
 MAX_WAVES = 12
+MAX_COLUMNS = 2 * MAX_WAVES
 CONFIDENCE = 0.95
 
 TWO_WAVE_NOTE = "mixed model needs scores at both waves and at least 3 scores"
@@ -419,8 +421,8 @@ def fit_wave_model(scores: np.ndarray) -> WaveModel:
     [2.5, 3.39405, 3.882741]
     """
     scores = np.asarray(scores, dtype=float)
-    if scores.ndim != 2 or not 2 <= scores.shape[1] <= MAX_WAVES:
-        raise ValueError(f"scores must be a participants x waves array with 2 to {MAX_WAVES} waves")
+    if scores.ndim != 2 or not 2 <= scores.shape[1] <= MAX_COLUMNS:
+        raise ValueError(f"scores must be a participants x waves array with 2 to {MAX_COLUMNS} columns")
     if np.isinf(scores).any():
         raise ValueError("scores must be finite or NaN (not scored)")
     n_waves = scores.shape[1]
