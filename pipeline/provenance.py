@@ -53,6 +53,7 @@ def manifest(run) -> dict:
         "analysis": run.study.config.analysis.model_dump(),
         "report": run.study.config.report.model_dump(),
         "subgroups": list(run.study.config.subgroups),
+        **({"groups": run.study.groups.model_dump()} if run.study.groups is not None else {}),
         "conventions": CONVENTIONS,
         "python": platform.python_version(),
         "packages": {name: _version(name) for name in PACKAGES},

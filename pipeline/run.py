@@ -20,9 +20,9 @@ from .outputs import OutputFolder
 from .privacy import load_key, redcap_identifier_fields
 from .provenance import REPOSITORY, manifest
 from .score import score_responses
-from .study import STUDY_FILE, Study, WaveSource
+from .study import GROUP_ROLES, STUDY_FILE, Study, WaveSource
 from .subgroups import SUBGROUP_COLUMNS, subgroup_results
-from .validate import EXCLUSION_COLUMNS, PROBLEM_COLUMNS, ValidatedWave, validate_wave
+from .validate import EXCLUSION_COLUMNS, PROBLEM_COLUMNS, ValidatedWave, no_groups, validate_wave
 
 LEDGER_COLUMNS = ["wave", "file", "sha256", "rows_read", "rows_accepted", "rows_excluded"]
 
@@ -41,6 +41,8 @@ class StudyRun:
     changes: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per scale and contrast (pipeline.analyze.CHANGE_COLUMNS)
     trajectory: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per scale and wave
     paired: pd.DataFrame = field(default_factory=pd.DataFrame)  # baseline and primary scores of every pair, per scale, no ids
+    # Two-group study: each participant's baseline group ("program"/"comparison"), indexed by participant id; else empty.
+    groups: pd.Series = field(default_factory=no_groups)
 
     @property
     def ledger(self) -> pd.DataFrame:
@@ -86,7 +88,14 @@ class StudyRun:
         (accepted ids); ``matched``, those accepted at baseline and at the primary endpoint (the
         confirmatory pairs); ``matched_<wave>`` the same for every other later wave;
         ``<baseline>_only``, accepted at baseline and at no later wave; ``<wave>_only`` per later
-        wave, accepted there but not at baseline."""
+        wave, accepted there but not at baseline.
+
+        A two-group study adds, per group ``<role>`` (program, comparison; a participant's group is
+        their baseline group): ``allocated_<role>`` (accepted at baseline in that group);
+        ``valid_<wave>_<role>`` for every wave (accepted there and allocated to that group: at the
+        baseline the allocated, at a later wave the same people as ``matched_<wave>_<role>``, since
+        people not seen at baseline have no group); ``matched_<wave>_<role>`` for every later wave,
+        the primary endpoint included; ``<baseline>_only_<role>``."""
         ids, baseline, primary = self.accepted_ids, self.study.baseline, self.study.primary
         later = self.study.later_waves
         counts = {}
@@ -101,6 +110,21 @@ class StudyRun:
         counts["matched"] = len(ids[baseline] & ids[primary])
         counts |= {f"matched_{wave}": len(ids[baseline] & ids[wave]) for wave in later if wave != primary}
         counts |= {f"{wave}_only": len(participants) for wave, participants in self.not_followed.items()}
+        if self.study.groups is not None:
+            counts |= self.group_flow
+        return counts
+
+    @property
+    def group_flow(self) -> dict[str, int]:
+        """The per-group counts of ``flow`` (see there); empty for a one-group study."""
+        if self.study.groups is None:
+            return {}
+        ids, baseline = self.accepted_ids, self.study.baseline
+        members = {role: set(self.groups.index[self.groups == role]) for role in GROUP_ROLES}
+        counts = {f"allocated_{role}": len(members[role]) for role in GROUP_ROLES}
+        counts |= {f"valid_{wave}_{role}": len(ids[wave] & members[role]) for wave in self.study.wave_names for role in GROUP_ROLES}
+        counts |= {f"matched_{wave}_{role}": len(ids[baseline] & ids[wave] & members[role]) for wave in self.study.later_waves for role in GROUP_ROLES}
+        counts |= {f"{baseline}_only_{role}": len(self.not_followed[baseline] & members[role]) for role in GROUP_ROLES}
         return counts
 
     @cached_property
@@ -132,6 +156,7 @@ def run_study(study: Study, pseudonym_key: bytes | None = None) -> StudyRun:
     if options.pseudonymise is not None and pseudonym_key is None:
         pseudonym_key = study_key(study)
     waves = []
+    allocated = None  # participant id -> group, from the baseline (two-group studies)
     for wave in study.wave_names:
         source = study.wave_sources[wave]
         export = read_wave(wave, study.wave_files[wave], source)
@@ -139,17 +164,21 @@ def run_study(study: Study, pseudonym_key: bytes | None = None) -> StudyRun:
         identifiers = [*study.config.identifiers, *dictionary_identifiers(study, wave)]
         validated = validate_wave(
             export, study.instruments, study.id_column, source, options, identifiers, pseudonym_key, withdrawn,
-            subgroups=study.config.subgroups, baseline=wave == study.baseline,
+            subgroups=study.config.subgroups, baseline=wave == study.baseline, groups=study.groups, allocated=allocated,
         )
         check_ledger_balances(validated)
         waves.append(replace(validated, file=source.file))  # as study.yaml names it: outputs do not depend on the path typed
+        if wave == study.baseline and study.groups is not None:
+            allocated = allocation(validated, study.id_column)
     check_waves_follow_baseline(study, waves)
+    run_groups = allocated if allocated is not None else no_groups()
     scored = []
     for validated in waves:
         frame = score_responses(validated.responses, study.instruments, study.id_column)
         frame.insert(1, "wave", validated.wave)
         scored.append(frame)
     scores = pd.concat(scored, ignore_index=True)
+    # TODO(issue 13): analyze(..., groups=run_groups) once analyze accepts groups (the lead is adding it).
     analysis = analyze(scores, study, responses={w.wave: w.responses for w in waves})
     return StudyRun(
         study=study,
@@ -162,7 +191,16 @@ def run_study(study: Study, pseudonym_key: bytes | None = None) -> StudyRun:
         changes=analysis.changes,
         trajectory=analysis.trajectory,
         paired=analysis.paired,
+        groups=run_groups,
     )
+
+
+def allocation(baseline: ValidatedWave, id_column: str) -> pd.Series:
+    """Each baseline participant's group: a Series named "group", indexed by participant id (as in
+    the responses, so pseudonymised when ids are)."""
+    index = pd.Index(baseline.responses[id_column].to_numpy(), name=id_column)
+    roles = baseline.group.loc[baseline.responses.index].to_numpy(dtype=object)
+    return pd.Series(roles, index=index, name="group", dtype=object)
 
 
 def check_waves_follow_baseline(study: Study, waves: list[ValidatedWave]) -> None:

@@ -13,6 +13,11 @@ item columns are named by item id) or as a mapping that says how to read it: its
 normalised (``id_case``) and pseudonymised (``pseudonymise``), and which columns identify people
 (``identifiers``). ``subgroups`` names baseline-export columns holding a participant attribute
 (a cohort, a site) by which results are also broken down (exploratory; :mod:`pipeline.subgroups`).
+``groups`` makes it a two-group study: a baseline-export column whose values say whether each
+participant is in the program group or the comparison group (:class:`Groups`; values compared
+with case and whitespace ignored, :func:`normalise_group_value`), how they were assigned
+(``randomised`` or ``not-randomised``), optional report labels and the What Works Clearinghouse
+attrition boundary (``cautious`` or ``liberal``).
 The README's "Running a study" section and its subsections document every field.
 """
 
@@ -191,6 +196,90 @@ class DataOptions(BaseModel):
     allow_outside: bool = False
 
 
+#: The two groups of a two-group study, in the order tables list them.
+GROUP_ROLES = ("program", "comparison")
+#: Longest value a ``groups.program`` / ``groups.comparison`` list may hold (a group is a short category).
+GROUP_VALUE_MAX_LENGTH = 200
+DEFAULT_GROUP_LABELS = {"program": "Program group", "comparison": "Comparison group"}
+
+
+def normalise_group_value(value) -> str:
+    """A group value as it is compared: every whitespace character removed, then case-folded.
+
+    >>> [normalise_group_value(v) for v in [" Program ", "PROGRAM", "wait list", "Waitlist"]]
+    ['program', 'program', 'waitlist', 'waitlist']
+    """
+    return "".join(str(value).split()).casefold()
+
+
+class GroupLabels(BaseModel):
+    """How reports name the two groups (``groups.labels``), e.g. ``{program: Purpose Pathways, comparison: Waitlist}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    program: str | None = Field(default=None, min_length=1, max_length=40)
+    comparison: str | None = Field(default=None, min_length=1, max_length=40)
+
+
+GroupValue = Annotated[str, Field(min_length=1, max_length=GROUP_VALUE_MAX_LENGTH)]
+
+
+class Groups(BaseModel):
+    """A two-group study (``groups:`` in ``study.yaml``): the baseline-export ``column`` holding each
+    participant's group, the values meaning the ``program`` group and the ``comparison`` group (case
+    and whitespace ignored), how participants were assigned, optional report ``labels``, and the
+    What Works Clearinghouse attrition boundary (``cautious`` by default, or ``liberal``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    column: str = Field(min_length=1)
+    program: list[GroupValue] = Field(min_length=1)
+    comparison: list[GroupValue] = Field(min_length=1)
+    assignment: Literal["randomised", "not-randomised"]
+    labels: GroupLabels = GroupLabels()
+    attrition_boundary: Literal["cautious", "liberal"] = "cautious"
+
+    @field_validator("program", "comparison", mode="before")
+    @classmethod
+    def _values_are_a_list_of_text(cls, values, info):
+        """``program: program`` is a slip for ``program: [program]``; a whole number (``[1]``) is the
+        text of that number, as the export holds it; YAML's true/false (``yes``, ``no``) must be quoted."""
+        role = info.field_name
+        if isinstance(values, str):
+            example = values if values.isprintable() and len(values) <= 20 else role
+            raise ValueError(f"must be a list of values, e.g. {role}: [{example}]")
+        if isinstance(values, list):
+            if not values:
+                raise ValueError(f"must list at least one value, e.g. {role}: [{'program' if role == 'program' else 'waitlist'}]")
+            if any(isinstance(value, bool) for value in values):
+                raise ValueError("a value YAML reads as true/false (yes, no, on, off): write it in quotes, e.g. ['yes']")
+            return [str(value) if isinstance(value, int) else value for value in values]
+        return values
+
+    @field_validator("program", "comparison")
+    @classmethod
+    def _values_are_not_blank(cls, values: list[str]) -> list[str]:
+        if any(not normalise_group_value(value) for value in values):
+            raise ValueError("a value is blank; a blank cell is in neither group (its row is excluded as unknown_group)")
+        return values
+
+    def role_of(self, value: str) -> str | None:
+        """The group ``value`` names, "program" or "comparison", or None (a blank, or a value in neither list)."""
+        folded = normalise_group_value(value)
+        if not folded:
+            return None
+        for role in GROUP_ROLES:
+            if folded in {normalise_group_value(v) for v in getattr(self, role)}:
+                return role
+        return None
+
+    def label(self, role: str) -> str:
+        """How reports name the group ``role``: ``labels.<role>``, else "Program group" / "Comparison group"."""
+        if role not in GROUP_ROLES:
+            raise ValueError(f"not a group role: {role!r}; one of {', '.join(GROUP_ROLES)}")
+        return getattr(self.labels, role) or DEFAULT_GROUP_LABELS[role]
+
+
 class StudyConfig(BaseModel):
     """The fields of ``study.yaml``."""
 
@@ -202,6 +291,7 @@ class StudyConfig(BaseModel):
     waves: dict[Annotated[str, Field(pattern=WAVE_NAME)], WaveSource] = Field(min_length=MIN_WAVES, max_length=MAX_WAVES)
     identifiers: list[str] = Field(default_factory=list)
     subgroups: list[str] = Field(default_factory=list)
+    groups: Groups | None = None
     data: DataOptions = DataOptions()
     program: str | None = None
     organisation: str | None = None
@@ -240,6 +330,17 @@ class StudyConfig(BaseModel):
         if isinstance(subgroups, str):
             raise ValueError(f"subgroups must be a list of column names, e.g. subgroups: [{subgroups}]")
         return subgroups
+
+    @field_validator("groups", mode="before")
+    @classmethod
+    def _groups_are_a_mapping(cls, groups):
+        """``groups: arm`` (the column alone) says too little: show the mapping it needs."""
+        if isinstance(groups, (str, list)):
+            column = groups if isinstance(groups, str) and groups.isprintable() and 0 < len(groups) <= 20 else "arm"
+            raise ValueError(
+                f"groups is a mapping, e.g. groups: {{column: {column}, program: [program], comparison: [waitlist], assignment: randomised}}"
+            )
+        return groups
 
 
 @dataclass(frozen=True)
@@ -312,6 +413,11 @@ class Study:
         return self.config.id_column
 
     @property
+    def groups(self) -> Groups | None:
+        """The program and comparison groups (``groups:`` in ``study.yaml``), or None for a one-group study."""
+        return self.config.groups
+
+    @property
     def scales(self) -> list[tuple[Instrument, Scale]]:
         """The analysed scales, in study order, with their instruments: every primary scale, plus
         the secondary ones when ``analysis.include_secondary`` is set. All scales are scored."""
@@ -354,6 +460,7 @@ def _study_problems(config: StudyConfig, instruments: list[Instrument]) -> list[
     if why and config.data.pseudonymise is None:
         problems.append(f"id_column: '{config.id_column[:40]}' is {why}; {PSEUDONYMISE_HINT}")
     problems.extend(_subgroup_problems(config, instruments))
+    problems.extend(_group_problems(config, instruments))
     return problems
 
 
@@ -392,6 +499,56 @@ def _subgroup_problems(config: StudyConfig, instruments: list[Instrument]) -> li
         elif why := identifying_reason(name, config.identifiers, fmt):
             remedy = "remove it from one of the two lists" if name in config.identifiers else "remove it from subgroups"
             problems.append(f"subgroups: {name[:40]!r} is {why}: identifying columns never leave validation; {remedy}")
+    return problems
+
+
+def _group_problems(config: StudyConfig, instruments: list[Instrument]) -> list[str]:
+    """``groups`` must give each value one group, and name a column of the baseline export that holds
+    only the group: not the id column, an item (by id or by its export column), a subgroup, or an
+    identifying column; and no wave may be named ``<another wave>_program`` (or ``_comparison``),
+    which the participant flow's per-group counts would confuse with that wave's own."""
+    groups = config.groups
+    if groups is None:
+        return []
+    problems = []
+    program = {normalise_group_value(value): value for value in groups.program}
+    both = [value for value in groups.comparison if normalise_group_value(value) in program]
+    if both:
+        listed = ", ".join(repr(value[:40]) for value in dict.fromkeys(both[:3]))
+        more = f" and {len(both) - 3} more" if len(both) > 3 else ""
+        problems.append(
+            f"groups: {listed}{more} is in both groups.program and groups.comparison (case and spaces ignored); "
+            "a value names one group: remove it from one of the lists"
+        )
+    name = groups.column
+    what = "groups.column names the column holding each participant's group (e.g. program or waitlist)"
+    owners = {
+        column: f"{'an item' if column in instrument.item_ids else 'a scale'} id of instrument {instrument.id}"
+        for instrument in instruments
+        for column in instrument.column_ids
+    }
+    baseline_name, baseline = next(iter(config.waves.items()))
+    exported = {baseline.export_column(item_id): item_id for i in instruments for item_id in i.item_ids}
+    if not _is_plain_column_name(name):
+        problems.append(f"groups.column: {name[:40]!r} is not a plain column name; write the column as the baseline export's header names it")
+    elif name == config.id_column:
+        problems.append(f"groups.column: '{name[:40]}' is the id_column; {what}")
+    elif name in owners:
+        problems.append(f"groups.column: '{name[:40]}' is {owners[name]}; {what}")
+    elif name in exported:
+        problems.append(f"groups.column: '{name[:40]}' is the baseline export's column of item {exported[name]} (waves.{baseline_name}); {what}")
+    elif name in config.subgroups:
+        problems.append(f"groups.column: '{name[:40]}' is also in subgroups; results are given for each group already: remove it from subgroups")
+    elif why := identifying_reason(name, config.identifiers, baseline.resolved_format):
+        remedy = "remove it from identifiers or name another column" if name in config.identifiers else "name another column"
+        problems.append(f"groups.column: {name[:40]!r} is {why}: identifying columns never leave validation; {remedy}")
+    waves = set(config.waves)
+    for wave in config.waves:
+        for role in GROUP_ROLES:
+            if f"{wave}_{role}" in waves:
+                problems.append(
+                    f"waves: '{wave}_{role}' reads as wave {wave}'s {role} group in the participant flow of a two-group study; rename that wave"
+                )
     return problems
 
 
@@ -502,4 +659,7 @@ def _is_plain_column_name(text: str) -> bool:
     return bool(text.strip()) and text == text.strip() and not re.search(r"[\r\n]", text)
 
 
-__all__ = ["Study", "StudyConfig", "AnalysisOptions", "DataOptions", "ReportOptions", "WaveSource", "WAVE_NAME", "load_study"]
+__all__ = [
+    "Study", "StudyConfig", "AnalysisOptions", "DataOptions", "ReportOptions", "WaveSource", "WAVE_NAME", "load_study",
+    "GROUP_ROLES", "GroupLabels", "Groups", "normalise_group_value",
+]

@@ -20,6 +20,14 @@ leave this stage (``ValidatedWave.responses``), plus, for the baseline wave, the
 ``subgroups`` columns as trimmed text with blanks missing and SPSS codes shown by their value
 labels (``ValidatedWave.attributes``): identifying columns may be used by the rules above and
 are then dropped.
+
+Groups. In a two-group study (``groups`` in ``study.yaml``) the baseline export's
+``groups.column`` gives each participant's group: a row whose value is in neither
+``groups.program`` nor ``groups.comparison`` (case and whitespace ignored; an SPSS code by its
+value label or its code) is excluded as ``unknown_group``, and each accepted row's group is in
+``ValidatedWave.group``. A baseline where one group has no accepted row stops the run. At a later
+wave whose export has the column too, a row naming another group than the participant's baseline
+group (``allocated``) is listed in ``problems``; the baseline group is kept.
 """
 
 from __future__ import annotations
@@ -33,11 +41,11 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from .errors import PipelineError, printable
+from .errors import MESSAGE_LIMIT, PipelineError, printable
 from .ingest import WaveExport
 from .instruments import Instrument
 from .privacy import identifying_reason, identifying_values, looks_identifying, pseudonymise
-from .study import PSEUDONYMISE_HINT, DataOptions, WaveSource
+from .study import GROUP_ROLES, PSEUDONYMISE_HINT, DataOptions, Groups, WaveSource
 
 PROBLEM_COLUMNS = ["wave", "row", "column", "value", "problem"]
 EXCLUSION_COLUMNS = ["wave", "row", "participant", "reason"]
@@ -52,6 +60,7 @@ EXCLUSION_REASONS = {
     "empty": "no item of the study's instruments has a usable answer",
     "missing_id": "answers but no participant id: it cannot be paired",
     "invalid_id": "the id is a date Excel made of it: format the id column as text and re-export",
+    "unknown_group": "the baseline row's groups.column holds a value in neither groups.program nor groups.comparison (or is blank)",
     "duplicate": "another row of the same participant in this wave was kept (data.duplicates)",
 }
 #: Cells that mean "no answer" in common exports (compared case-insensitively).
@@ -71,6 +80,15 @@ ID_NORMALISED = (
 )
 #: A subgroup is a coarse category: at most this many distinct values, each at most this long.
 SUBGROUP_MAX_VALUES, SUBGROUP_MAX_LENGTH = 100, 200
+#: How many of a group column's values a message lists, and how many characters of each.
+GROUP_VALUES_SHOWN, GROUP_VALUE_CHARS = 6, 40
+#: data-quality.csv's problem for a later row naming another group than the baseline's.
+OTHER_GROUP = "names another group than the baseline's ({role}); the baseline group is kept"
+
+
+def no_groups() -> pd.Series:
+    """``ValidatedWave.group`` of a wave without groups: an empty Series named "group"."""
+    return pd.Series(dtype=object, name="group")
 
 
 @dataclass(frozen=True)
@@ -88,6 +106,9 @@ class ValidatedWave:
     # Baseline wave: id column + one text column per subgroup (missing = not recorded), same index as
     # responses; other waves and studies without subgroups: the id column only.
     attributes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Baseline wave of a two-group study: "program" or "comparison" per accepted row, same index as
+    # responses; other waves and one-group studies: empty.
+    group: pd.Series = field(default_factory=no_groups)
 
     @property
     def rows_accepted(self) -> int:
@@ -319,28 +340,125 @@ def subgroup_text(export: WaveExport, subgroups: list[str]) -> pd.DataFrame:
     return pd.DataFrame(columns, index=export.table.index)
 
 
+def check_group_column(export: WaveExport, groups: Groups) -> None:
+    """The ``groups.column`` must be in the baseline export, under the name its header gives it."""
+    present = list(export.table.columns)
+    column = groups.column
+    if column in present:
+        return
+    folded = {name.casefold(): name for name in present}
+    close = get_close_matches(column.casefold(), list(folded), n=1, cutoff=0.8)
+    hint = f" (the header has {folded[close[0]][:40]!r})" if close else ""
+    raise PipelineError(
+        f"{export.path}: row 1: group column {column[:40]!r} not found{hint}; groups.column names the baseline export's column "
+        "holding each participant's group, as its header spells it: correct groups.column in study.yaml"
+    )
+
+
+def group_text(export: WaveExport, column: str) -> pd.Series:
+    """The group column as trimmed text (a blank is "")."""
+    return export.table[column].astype(str).str.strip()
+
+
+def group_roles(export: WaveExport, groups: Groups, text: pd.Series) -> pd.Series:
+    """The group each row's value names ("program", "comparison"), or None: each distinct value read
+    once; an SPSS code with a value label names the group of its label, else of its code."""
+    labels = export.value_labels.get(groups.column) or {}
+    roles = {}
+    for value in text.unique():
+        label = labels.get(value)
+        roles[value] = (groups.role_of(label) if label is not None else None) or groups.role_of(value)
+    return text.map(roles).astype(object)
+
+
+def shown_group_value(value: str) -> str:
+    """A group value as a message shows it: quoted, escaped, cut to ``GROUP_VALUE_CHARS``, and never an
+    e-mail address, IP address or phone number."""
+    if value == "":
+        return "blank"
+    kind = looks_identifying(value)
+    if kind:
+        return f"(not shown: looks like {kind})"
+    cut = printable(value[:GROUP_VALUE_CHARS]) + ("..." if len(value) > GROUP_VALUE_CHARS else "")
+    return f"'{cut}'"
+
+
+def check_groups_not_empty(export: WaveExport, groups: Groups, text: pd.Series, roles: pd.Series, reasons: pd.Series) -> None:
+    """Stop when no accepted baseline row is in one of the groups (or in either), saying which and
+    which values the column holds: the most frequent first, at most ``GROUP_VALUES_SHOWN`` of
+    ``GROUP_VALUE_CHARS`` characters each, as many as keep the message within ``MESSAGE_LIMIT`` (a
+    REDCap file's rows of other events not counted)."""
+    kept = roles[reasons == ""]
+    empty = [role for role in GROUP_ROLES if not (kept == role).any()]
+    if not empty:
+        return
+    considered = reasons != "other_event"
+    counts = text[considered].value_counts(sort=True)
+    which = f"the {empty[0]} group" if len(empty) == 1 else "either group"
+    named = int((roles.isin(empty) & considered).sum())
+    excluded = f" ({'its' if len(empty) == 1 else 'their'} {named} row{'s were' if named != 1 else ' was'} excluded)" if named else ""
+    remedy = f"add its values to groups.{empty[0]}" if len(empty) == 1 else "list each group's values in groups.program and groups.comparison"
+    head = f"{export.path}: group column {groups.column[:40]!r}: no participant is in {which}{excluded}; the column holds "
+    budget = MESSAGE_LIMIT - len(printable(head)) - len(remedy) - 30
+    entries = [f"{shown_group_value(value)} ({count})" for value, count in counts.head(GROUP_VALUES_SHOWN).items()]
+    shown_entries = entries[:1]
+    for entry in entries[1:]:
+        if len(", ".join([*shown_entries, entry])) > budget:
+            break
+        shown_entries.append(entry)
+    more = f" and {len(counts) - len(shown_entries)} more" if len(counts) > len(shown_entries) else ""
+    raise PipelineError(f"{head}{', '.join(shown_entries) or 'no values'}{more}; {remedy}")
+
+
+def other_group_problems(
+    export: WaveExport, groups: Groups, ids: pd.Series, accepted: pd.Series, allocated: pd.Series, markers: set[str]
+) -> pd.DataFrame:
+    """PROBLEM_COLUMNS rows for a later wave's accepted rows whose group value names another group
+    than the participant's baseline group (``allocated``: id -> role) or no group; a blank or a
+    missing-value marker names nothing and is not listed, nor is a participant without a baseline group."""
+    text = group_text(export, groups.column)
+    roles = group_roles(export, groups, text)
+    baseline_role = ids.map(allocated).where(accepted)
+    named = (text != "") & ~text.map(normalise_label).isin(markers)
+    differs = accepted & baseline_role.notna() & named & (roles != baseline_role)
+    rows = text.index[differs.to_numpy()]
+    return pd.DataFrame(
+        {"wave": export.wave, "row": rows, "column": groups.column, "value": text[rows].map(shown_value).to_numpy(),
+         "problem": [OTHER_GROUP.format(role=role) for role in baseline_role[rows]]},  # fmt: skip
+        columns=PROBLEM_COLUMNS,
+    )
+
+
 def check_identifying_uses(
-    export: WaveExport, needed: dict[str, str], id_column: str, subgroups: list[str], identifiers: list[str], pseudonymised: bool, wave: str
+    export: WaveExport, needed: dict[str, str], id_column: str, subgroups: list[str], identifiers: list[str], pseudonymised: bool, wave: str,
+    group_column: str | None = None,
 ) -> None:
     """Stop when an identifying column (:mod:`pipeline.privacy`: by name, by the study's lists or by
-    its values) would be read as the id column without pseudonymisation, as an item, or as a subgroup.
+    its values) would be read as the id column without pseudonymisation, as an item, as a subgroup,
+    or as the group column (``groups.column``, checked as a subgroup is).
 
     The message names the column and why, never its values. Item columns count as identifying
     by their values only when most of their answers are e-mail or IP addresses or phone numbers
     (a stray one typed into an answer is a cell problem, shown masked).
     """
     uses = [(theirs, ours) for ours, theirs in needed.items() if not ours.startswith("__")] + [(name, None) for name in subgroups]
+    uses += [(group_column, "__group")] if group_column is not None else []
     for column, ours in uses:
         if ours == id_column and pseudonymised:
             continue
         reason = "is listed as identifying" if column in identifiers else None  # identifiers: and the REDCap data dictionary
         reason = reason or (why := identifying_reason(column, [], export.format)) and f"is {why}"
-        reason = reason or identifying_values(export.table[column], share=0.5 if ours not in (None, id_column) else 0.0)
+        reason = reason or identifying_values(export.table[column], share=0.5 if ours not in (None, "__group", id_column) else 0.0)
         if not reason:
             continue
         shown = repr(column[:40])
         if ours == id_column:
             raise PipelineError(f"{export.path}: column {shown} (the id column) {reason}; {PSEUDONYMISE_HINT}")
+        if ours == "__group":
+            raise PipelineError(
+                f"{export.path}: group column {shown} {reason}; identifying columns never leave validation: "
+                "groups.column must name a column holding only each participant's group"
+            )
         if ours is None:
             raise PipelineError(
                 f"{export.path}: subgroup column {shown} {reason}; identifying columns never leave validation: remove it from subgroups"
@@ -366,9 +484,11 @@ def unreadable_cell_problems(export: WaveExport, needed: dict[str, str]) -> pd.D
 
 
 def row_exclusions(
-    export: WaveExport, text: pd.DataFrame, values: pd.DataFrame, ids: pd.Series, source: WaveSource, options: DataOptions, withdrawn: set[str]
+    export: WaveExport, text: pd.DataFrame, values: pd.DataFrame, ids: pd.Series, source: WaveSource, options: DataOptions, withdrawn: set[str],
+    roles: pd.Series | None = None,
 ) -> pd.Series:
-    """The first exclusion reason that applies to each row ("" = usable so far; duplicates come later)."""
+    """The first exclusion reason that applies to each row ("" = usable so far; duplicates come later).
+    ``roles`` (baseline of a two-group study) is each row's group, None where its value names none."""
     table, fmt = export.table, export.format
     rules: list[tuple[str, pd.Series]] = []
     if fmt == "redcap":
@@ -395,6 +515,8 @@ def row_exclusions(
     rules.append(("missing_id", ids == ""))
     if fmt == "excel":
         rules.append(("invalid_id", ids.str.match(EXCEL_DATE)))
+    if roles is not None:
+        rules.append(("unknown_group", roles.isna()))
     reasons = pd.Series("", index=table.index)
     for reason, applies in rules:
         reasons = reasons.mask((reasons == "") & applies.to_numpy(), reason)
@@ -445,6 +567,8 @@ def validate_wave(
     withdrawn: set[str] | None = None,
     subgroups: list[str] | None = None,
     baseline: bool = True,
+    groups: Groups | None = None,
+    allocated: pd.Series | None = None,
 ) -> ValidatedWave:
     """Apply the rules of the module docstring to one wave's export.
 
@@ -453,6 +577,9 @@ def validate_wave(
     ``baseline`` says whether this is the study's first wave, where consent is asked and
     ``subgroups`` (the study's ``subgroups``) are read, into
     ``ValidatedWave.attributes``; a column missing from the baseline export stops the run.
+    ``groups`` (the study's ``groups``) is read at baseline into ``ValidatedWave.group``; at a later
+    wave, ``allocated`` (participant id as in the baseline's responses -> "program"/"comparison")
+    is what a row naming another group is checked against.
     """
     source = source or WaveSource(file=export.path.name)
     options = options or DataOptions()
@@ -461,7 +588,12 @@ def validate_wave(
     check_columns(export, needed)
     attribute_columns = list(subgroups or []) if baseline else []
     check_subgroup_columns(export, attribute_columns)
-    check_identifying_uses(export, needed, id_column, attribute_columns, identifiers or [], pseudonym_key is not None, export.wave)
+    group_column = groups.column if groups is not None and baseline else None
+    if groups is not None and baseline:
+        check_group_column(export, groups)
+    check_identifying_uses(
+        export, needed, id_column, attribute_columns, identifiers or [], pseudonym_key is not None, export.wave, group_column=group_column
+    )
     text = pd.DataFrame({ours: export.table[theirs] for ours, theirs in needed.items()}, index=export.table.index)
     text = text.apply(lambda column: column.astype(str).str.strip())
 
@@ -481,11 +613,18 @@ def validate_wave(
     problems = pd.concat([problems, out_of_range, normalised, unreadable_cell_problems(export, needed)], ignore_index=True)
     if options.id_case != "preserve":
         ids = ids.str.lower() if options.id_case == "lower" else ids.str.upper()
-    reasons = row_exclusions(export, text, values, ids, source, options, withdrawn or set())
+    roles = None
+    if group_column is not None:
+        group_values = group_text(export, group_column)
+        roles = group_roles(export, groups, group_values)
+    reasons = row_exclusions(export, text, values, ids, source, options, withdrawn or set(), roles)
     usable = reasons == ""
     candidates = pd.DataFrame({id_column: ids[usable], "__answered": values[usable].notna().sum(axis=1)})
     candidates["__time"] = timestamps(export, text, options)[usable]
     reasons[duplicate_losers(candidates, options, export, id_column, shown_id)] = "duplicate"
+
+    if roles is not None:
+        check_groups_not_empty(export, groups, group_values, roles, reasons)
 
     refused = frozenset(ids[(reasons == "no_consent") & (ids != "")])
     if pseudonym_key is not None:
@@ -493,6 +632,11 @@ def validate_wave(
     kept = pd.concat([ids.rename(id_column), values], axis=1).loc[reasons == ""]
     response_schema(instruments, id_column).validate(kept, lazy=True)  # a failure here is a bug, not bad input
     attributes = ids.rename(id_column).to_frame().join(subgroup_text(export, attribute_columns)).loc[kept.index]
+    group = roles.loc[kept.index].rename("group") if roles is not None else no_groups()
+    if groups is not None and not baseline and allocated is not None and groups.column in export.table.columns:
+        markers = {normalise_label(m) for m in [*MISSING_MARKERS, *options.missing_values]}
+        other = other_group_problems(export, groups, ids, reasons == "", allocated, markers)
+        problems = pd.concat([problems, other], ignore_index=True) if not other.empty else problems
 
     excluded = reasons[reasons != ""]
     exclusions = pd.DataFrame(
@@ -510,6 +654,7 @@ def validate_wave(
         problems=problems,
         no_consent=refused,
         attributes=attributes,
+        group=group,
     )
 
 

@@ -400,6 +400,38 @@ def write_demo_study(folder: Path, participants: int) -> None:
 
     simulate(folder, participants=participants)
 THOUSAND_VALUES = [f"group {i}" for i in range(1000)]
+#: A two-group study on the base study's cohort column: Spring and Summer the program, Autumn the comparison.
+GROUPS = {"column": "cohort", "program": ["Spring", "Summer"], "comparison": ["Autumn"], "assignment": "randomised"}
+
+
+def groups(**changes) -> Callable[[Path, Path], None]:
+    """A builder that makes the study a two-group one (``GROUPS``, with ``changes``)."""
+    return edit(groups={**GROUPS, **changes})
+
+
+def post_cohorts(values: list[str]) -> Callable[[Path, Path], None]:
+    """A builder that gives post.csv a cohort column too (participant i gets ``values[i]``, the rest blank)."""
+    def build(study: Path, scratch: Path) -> None:
+        frame = pd.read_csv(study / "post.csv", dtype=str, keep_default_na=False)
+        frame["cohort"] = (values + [""] * len(frame))[: len(frame)]
+        frame.to_csv(study / "post.csv", index=False)
+    return build
+
+
+def unknown_groups_counted(n: int) -> Callable[[Path, Path], None]:
+    def check(scratch: Path, out: Path) -> None:
+        exclusions = pd.read_csv(out / "exclusions.csv")
+        assert (exclusions["reason"] == "unknown_group").sum() == n
+        ledger = pd.read_csv(out / "ledger.csv").set_index("wave")
+        assert ledger.loc["pre", "rows_read"] == ledger.loc["pre", "rows_accepted"] + ledger.loc["pre", "rows_excluded"]
+    return check
+
+
+def other_group_listed(scratch: Path, out: Path) -> None:
+    quality = pd.read_csv(out / "data-quality.csv", keep_default_na=False)
+    rows = quality[quality["column"] == "cohort"]
+    assert rows["row"].tolist() == [2, 3] and rows["problem"].str.startswith("names another group than the baseline's (program)").all()
+    assert len(rows["value"].iloc[1]) <= 60 and rows["value"].iloc[0] == "(not shown: looks like an e-mail address)"
 
 
 # --- the cases ------------------------------------------------------------------------------
@@ -473,6 +505,12 @@ CASES: list[Case] = [
     Case("leak", "two-noncompleters-no-attrition-figures", drop_post_rows(2), 0, pdf=True, check=few_noncompleters_hidden),
     Case("leak", "a-name-as-a-small-subgroup-value", both(rewrite_pre(set_cells("cohort", [SMALL_GROUP_NAME])), edit(subgroups=["cohort"])),
          0, pdf=True, check=small_subgroup_unnamed),
+    Case("leak", "group-column-is-an-email-column", groups(column="Email"), 2, "is a column of personal data"),
+    Case("leak", "group-column-holds-e-mails", both(rewrite_pre(set_cells("Notes", [SECRETS[1]])), groups(column="Notes")), 2, "holds e-mail addresses"),
+    Case("leak", "group-column-listed-as-identifying", both(groups(), edit(identifiers=["cohort"])), 2, "listed under identifiers"),
+    Case("leak", "empty-group-message-masks-a-phone-number", both(rewrite_pre(set_cells("cohort", [SECRETS[3]] + ["Spring"] * 23)),
+         groups(comparison=["waitlist"])), 2, "the column holds 'Spring' (23), (not shown: looks like a phone number) (1)"),
+    Case("leak", "later-group-value-holding-an-e-mail-is-masked", both(groups(), post_cohorts([SECRETS[1], "x" * 500])), 0, check=other_group_listed),
 
     # -- fetch: the renderer fetches nothing a study smuggles in ----------------------------------
     Case("fetch", "svg-logo-image-file-url", svg_logo(SVG_HEAD + '<image href="file:///etc/passwd" width="9" height="9"/></svg>'), 2, "logo", pdf=True),
@@ -542,6 +580,9 @@ CASES: list[Case] = [
          lambda frame: pd.concat([frame] * 42, ignore_index=True).head(1000).assign(participant_id=[f"Q{i}" for i in range(1000)], cohort=THOUSAND_VALUES)
          .to_csv(study / "pre.csv", index=False))(pd.read_csv(study / "pre.csv", dtype=str)), edit(subgroups=["cohort"])), 2, "distinct values"),
     Case("bounds", "subgroup-value-of-ten-megabytes", both(rewrite_pre(set_cells("cohort", ["x" * 10_000_000])), edit(subgroups=["cohort"])), 2, "characters"),
+    Case("bounds", "group-value-of-ten-megabytes", both(rewrite_pre(set_cells("cohort", ["x" * 10_000_000])), groups()), 0, check=unknown_groups_counted(1)),
+    Case("bounds", "group-values-of-control-characters-and-overrides", both(rewrite_pre(set_cells("cohort", ["\u202eAutumn\x1b[31m"] * 24)), groups()), 2,
+         "no participant is in either group; the column holds '\\u202eAutumn\\x1b[31m' (24)"),
     Case("bounds", "key-file-is-dev-zero", edit(data={"pseudonymise": {"key_file": "/dev/zero"}}), 2, "not a regular file"),
     Case("bounds", "key-file-is-a-fifo", lambda study, scratch: (os.mkfifo(scratch / "key.fifo"),
          edit(data={"pseudonymise": {"key_file": str(scratch / "key.fifo")}})(study, scratch)), 2, "not a regular file"),
@@ -575,6 +616,14 @@ CASES: list[Case] = [
     Case("messages", "study-yaml-is-a-list", raw_yaml("- a\n- b\n"), 2, "expected a YAML mapping"),
     Case("messages", "study-yaml-missing", lambda study, scratch: (study / "study.yaml").unlink(), 2, "study.yaml"),
     Case("messages", "unknown-field", edit(wavez={"pre": "pre.csv"}), 2, "unknown field"),
+    Case("messages", "groups-as-a-string", edit(groups="cohort"), 2, "groups is a mapping, e.g. groups: {column: cohort, program: [program]"),
+    Case("messages", "groups-unknown-field", groups(colour="red"), 2, "groups.colour: unknown field"),
+    Case("messages", "group-column-missing", groups(column="arm"), 2, "group column 'arm' not found; groups.column names the baseline export's column"),
+    Case("messages", "group-value-in-both-lists", groups(comparison=["Autumn", " SPRING"]), 2, "' SPRING' is in both groups.program and groups.comparison"),
+    Case("messages", "one-group-empty", groups(comparison=["waitlist"]), 2,
+         "no participant is in the comparison group; the column holds 'Spring' (8), 'Summer' (8), 'Autumn' (8); add its values to groups.comparison"),
+    Case("messages", "two-groups-with-unknown-values", both(rewrite_pre(set_cells("cohort", ["", "Winter", " autumn "])), groups()), 0,
+         check=unknown_groups_counted(2)),
     Case("messages", "nul-in-a-header", write("pre.csv", "participant_id,tiny_1,tiny_2,tiny_3,No\x00tes\nP001,1,2,3,x\n"), 2, "pre.csv"),
     Case("messages", "ids-differ-by-unicode-normalisation", ids_by_wave(lambda i: f"Am\u00e9lie{i}", lambda i: f"Ame\u0301lie{i}"),
          0, check=ids_pair_after_normalising),

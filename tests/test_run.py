@@ -1,6 +1,9 @@
-"""Output writing: formula-safe text, Excel's cell limit, atomic single files, a ledger that must balance."""
+"""Output writing: formula-safe text, Excel's cell limit, atomic single files, a ledger that must balance;
+a two-group run's groups, exclusions, data-quality rows and flow counts."""
 
 from __future__ import annotations
+
+import json
 
 import pandas as pd
 import pytest
@@ -37,3 +40,94 @@ def test_unbalanced_ledger_stops_the_run():
     wave = ValidatedWave("pre", "pre.csv", "0" * 64, 3, pd.DataFrame({"id": ["a"]}), pd.DataFrame(), pd.DataFrame())
     with pytest.raises(PipelineError, match="3 rows read but 1 accepted \\+ 0 excluded"):
         check_ledger_balances(wave)
+
+
+# --- groups (a two-group study) ----------------------------------------------------------------
+
+GROUPS_YAML = "groups: {column: arm, program: [program], comparison: [waitlist], assignment: randomised}\n"
+
+
+def two_group_study(folder, pre_arms: list[str], post_arms: list[str] | None = None, extra: str = ""):
+    """The minimal example (8 at baseline, 8 at follow-up, 7 of them in both) with an ``arm`` column."""
+    import csv
+
+    for name, arms in (("pre.csv", pre_arms), ("post.csv", post_arms)):
+        if arms is None:
+            continue
+        rows = list(csv.reader((folder / name).open(encoding="utf-8")))
+        rows[0].append("arm")
+        for row, arm in zip(rows[1:], arms):
+            row.append(arm)
+        with (folder / name).open("w", encoding="utf-8", newline="") as stream:
+            csv.writer(stream).writerows(rows)
+    path = folder / "study.yaml"
+    path.write_text(path.read_text() + extra + GROUPS_YAML)
+    from pipeline.study import load_study
+
+    return load_study(folder)
+
+
+PRE_ARMS = [" Program ", "PROGRAM", "waitlist", "Wait List", "unsure", "", "program", "waitlist"]  # p01..p08
+POST_ARMS = ["program", "waitlist", "", "waitlist", "program", "x", "Control", "program"]  # p01..p06, p08, p09
+
+
+def test_a_two_group_run_counts_unknown_groups_and_lists_later_rows_naming_another_group(minimal_study, tmp_path):
+    from pipeline.run import run_study, write_outputs
+
+    run = run_study(two_group_study(minimal_study, PRE_ARMS, POST_ARMS))
+    assert run.groups.to_dict() == {"p01": "program", "p02": "program", "p03": "comparison", "p04": "comparison", "p07": "program", "p08": "comparison"}
+    assert run.groups.name == "group" and run.groups.index.name == "participant_id"
+    ledger = run.ledger.set_index("wave")
+    assert ledger.loc["pre", ["rows_read", "rows_accepted", "rows_excluded"]].tolist() == [8, 6, 2]
+    write_outputs(run, tmp_path / "out", pdf=False)
+    exclusions = pd.read_csv(tmp_path / "out" / "exclusions.csv")
+    assert exclusions[["wave", "participant", "reason"]].values.tolist() == [["pre", "p05", "unknown_group"], ["pre", "p06", "unknown_group"]]
+    quality = pd.read_csv(tmp_path / "out" / "data-quality.csv", keep_default_na=False)
+    quality = quality[quality["column"] == "arm"]
+    # p02 (program) answered waitlist, p08 (waitlist) a value of neither group; p05, p06 and p09 have no
+    # baseline group, p03 left it blank, p01 and p04 agree
+    assert quality[["wave", "row", "value", "problem"]].values.tolist() == [
+        ["post", 3, "waitlist", "names another group than the baseline's (program); the baseline group is kept"],
+        ["post", 8, "Control", "names another group than the baseline's (comparison); the baseline group is kept"],
+    ]
+    assert run.flow["excluded_pre_unknown_group"] == 2
+    assert {key: value for key, value in run.flow.items() if key.endswith(("_program", "_comparison"))} == {
+        "allocated_program": 3, "allocated_comparison": 3,
+        "valid_pre_program": 3, "valid_pre_comparison": 3, "valid_post_program": 2, "valid_post_comparison": 3,
+        "matched_post_program": 2, "matched_post_comparison": 3, "pre_only_program": 1, "pre_only_comparison": 0,
+    }  # p07 (program) has no follow-up
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["groups"]["column"] == "arm"
+
+
+def test_flow_has_per_group_counts_for_every_later_wave(minimal_study):
+    from pipeline.run import run_study
+
+    path = minimal_study / "study.yaml"
+    path.write_text(path.read_text().replace("  post: post.csv\n", "  post: post.csv\n  later: post.csv\n") + "analysis: {primary: later}\n")
+    run = run_study(two_group_study(minimal_study, PRE_ARMS, POST_ARMS))
+    for wave in ("post", "later"):
+        for role in ("program", "comparison"):
+            assert run.flow[f"matched_{wave}_{role}"] == run.flow[f"valid_{wave}_{role}"]
+    assert run.flow["matched_later_program"] == 2 and run.flow["pre_only_program"] == 1
+
+
+def test_later_groups_are_checked_on_pseudonymised_ids(minimal_study, monkeypatch):
+    from pipeline.run import run_study
+
+    monkeypatch.setenv("IMPACT_ID_KEY", "a-secret-of-at-least-16-bytes")
+    study = two_group_study(minimal_study, PRE_ARMS, POST_ARMS, extra="data: {pseudonymise: {key_env: IMPACT_ID_KEY}}\n")
+    run = run_study(study)
+    assert run.groups.index.str.startswith("p_").all() and len(run.groups) == 6
+    quality = run.problems[run.problems["column"] == "arm"]
+    assert quality[["wave", "row"]].values.tolist() == [["post", 3], ["post", 8]]
+    assert run.flow["allocated_program"] == 3 and run.flow["matched_post_comparison"] == 3
+
+
+def test_a_one_group_run_has_no_groups_and_no_group_counts(minimal_study):
+    from pipeline.run import run_study
+    from pipeline.study import load_study
+
+    run = run_study(load_study(minimal_study))
+    assert run.groups.empty and run.groups.name == "group"
+    assert not any(key.endswith(("_program", "_comparison")) or key.startswith("allocated") for key in run.flow)
+    assert run.waves[0].group.empty

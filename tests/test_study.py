@@ -111,3 +111,85 @@ def test_twelve_waves_at_most(minimal_study):
     path.write_text(path.read_text().replace("  pre: pre.csv\n  post: post.csv\n", waves))
     with pytest.raises(PipelineError, match="a study has 2 to 12 waves in time order .*found 13"):
         load_study(minimal_study)
+
+
+GROUPS = "groups: {column: arm, program: [program], comparison: [waitlist], assignment: randomised}\n"
+
+
+def with_groups(study_folder, groups: str = GROUPS, extra: str = ""):
+    path = study_folder / "study.yaml"
+    path.write_text(path.read_text() + extra + groups)
+    return load_study(study_folder)
+
+
+def test_groups_name_the_two_groups_with_case_and_spaces_ignored(minimal_study):
+    from pipeline.study import GROUP_ROLES, normalise_group_value
+
+    assert with_groups(minimal_study, "").groups is None
+    groups = with_groups(minimal_study).groups
+    assert GROUP_ROLES == ("program", "comparison")
+    assert (groups.column, groups.program, groups.comparison, groups.assignment) == ("arm", ["program"], ["waitlist"], "randomised")
+    assert groups.attrition_boundary == "cautious"
+    assert [groups.role_of(v) for v in [" Program ", "PROGRAM", "Wait list", "waitlist\t", "control", "", "  "]] == [
+        "program", "program", "comparison", "comparison", None, None, None,
+    ]
+    assert normalise_group_value(" Wait\u00a0List ") == "waitlist"
+    assert (groups.label("program"), groups.label("comparison")) == ("Program group", "Comparison group")
+
+
+def test_group_labels_whole_number_values_and_the_liberal_boundary(minimal_study):
+    groups = with_groups(
+        minimal_study,
+        "groups:\n  column: arm\n  program: [1, Programme]\n  comparison: [2]\n  assignment: not-randomised\n"
+        "  labels: {program: Purpose Pathways}\n  attrition_boundary: liberal\n",
+    ).groups
+    assert groups.program == ["1", "Programme"] and groups.role_of("2") == "comparison" and groups.role_of(" programme") == "program"
+    assert (groups.label("program"), groups.label("comparison")) == ("Purpose Pathways", "Comparison group")
+    assert (groups.assignment, groups.attrition_boundary) == ("not-randomised", "liberal")
+
+
+@pytest.mark.parametrize(
+    ("groups", "extra", "message"),
+    [
+        ("groups: arm\n", "", "groups: groups is a mapping, e.g. groups: {column: arm, program: [program], comparison: [waitlist], assignment: randomised}"),
+        ("groups: {column: arm, program: [Program], comparison: [' PROGRAM', waitlist], assignment: randomised}\n", "",
+         "groups: ' PROGRAM' is in both groups.program and groups.comparison (case and spaces ignored)"),
+        ("groups: {column: arm, program: [program], comparison: [waitlist], assignment: randomised, colour: red}\n", "", "groups.colour: unknown field"),
+        ("groups: {column: arm, program: [a], comparison: [b], assignment: randomised, labels: {program: P, waitlist: W}}\n", "",
+         "groups.labels.waitlist: unknown field"),
+        ("groups: {column: arm, program: [a], comparison: [b]}\n", "", "groups.assignment: required field is missing"),
+        ("groups: {column: arm, program: [a], comparison: [b], assignment: random}\n", "", "groups.assignment: input should be 'randomised' or 'not-randomised'"),
+        ("groups: {column: arm, program: [a], comparison: [b], assignment: randomised, attrition_boundary: strict}\n", "",
+         "groups.attrition_boundary: input should be 'cautious' or 'liberal'"),
+        ("groups: {column: arm, program: program, comparison: [b], assignment: randomised}\n", "", "groups.program: must be a list of values, e.g. program: [program]"),
+        ("groups: {column: arm, program: [], comparison: [b], assignment: randomised}\n", "", "groups.program: must list at least one value, e.g. program: [program]"),
+        ("groups: {column: arm, program: [a], comparison: ['  '], assignment: randomised}\n", "", "groups.comparison: a value is blank"),
+        ("groups: {column: arm, program: [a], comparison: [no], assignment: randomised}\n", "", "groups.comparison: a value YAML reads as true/false"),
+        ("groups: {column: participant_id, program: [a], comparison: [b], assignment: randomised}\n", "", "groups.column: 'participant_id' is the id_column"),
+        ("groups: {column: tiny_2, program: [a], comparison: [b], assignment: randomised}\n", "", "groups.column: 'tiny_2' is an item id of instrument tiny"),
+        ("groups: {column: tiny_score, program: [a], comparison: [b], assignment: randomised}\n", "", "groups.column: 'tiny_score' is a scale id of instrument tiny"),
+        ("groups: {column: T1_tiny_1, program: [a], comparison: [b], assignment: randomised}\n", "",
+         "groups.column: 'T1_tiny_1' is the baseline export's column of item tiny_1 (waves.pre)"),
+        ("groups: {column: cohort, program: [a], comparison: [b], assignment: randomised}\n", "subgroups: [cohort]\n",
+         "groups.column: 'cohort' is also in subgroups"),
+        ("groups: {column: Email, program: [a], comparison: [b], assignment: randomised}\n", "", "groups.column: 'Email' is a column of personal data"),
+        ("groups: {column: arm, program: [a], comparison: [b], assignment: randomised}\n", "identifiers: [arm]\n",
+         "groups.column: 'arm' is listed under identifiers: identifying columns never leave validation; remove it from identifiers"),
+    ],
+)
+def test_broken_groups_give_one_clear_line(minimal_study, groups, extra, message):
+    if "T1_tiny_1" in groups:
+        path = minimal_study / "study.yaml"
+        path.write_text(path.read_text().replace("  pre: pre.csv", "  pre: {file: pre.csv, column_pattern: 'T1_{item}'}"))
+    with pytest.raises(PipelineError) as error:
+        with_groups(minimal_study, groups, extra)
+    assert message in str(error.value)
+    assert "\n" not in str(error.value) and len(str(error.value)) < 300
+
+
+def test_a_wave_named_like_another_waves_group_is_refused_in_a_two_group_study(minimal_study):
+    path = minimal_study / "study.yaml"
+    path.write_text(path.read_text().replace("  post: post.csv\n", "  post: post.csv\n  post_program: post.csv\n"))
+    load_study(minimal_study)  # fine without groups
+    with pytest.raises(PipelineError, match="waves: 'post_program' reads as wave post's program group in the participant flow"):
+        with_groups(minimal_study)
