@@ -31,9 +31,10 @@ from .schema import COMPARISON
 from .statistics.attrition import attrition_level
 from .statistics.comparison import ancova, baseline_equivalence, baseline_smd, d_ppc2, difference_in_differences
 from .statistics.multiplicity import adjust_p
+from .study import GROUP_ROLES
 
 #: The roles of a two-group study, in the order of the mixed model's cells.
-ROLES = ("program", "comparison")
+ROLES = GROUP_ROLES
 MIN_PAIRS = 2
 DISAGREE = "ANCOVA and difference in differences disagree"
 

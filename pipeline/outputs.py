@@ -32,7 +32,8 @@ from .errors import PipelineError
 
 #: Every file a run may write into its output folder (tables, manifest, both reports and their HTML twins).
 TABLE_FILES = (
-    "scores.csv", "results.csv", "changes.csv", "trajectory.csv", "reliable_change.csv", "attrition.csv", "ledger.csv", "exclusions.csv",
+    "scores.csv", "results.csv", "comparison.csv", "retention.csv", "changes.csv", "trajectory.csv", "reliable_change.csv", "attrition.csv",
+    "ledger.csv", "exclusions.csv",
     "data-quality.csv", "unmatched.csv", "subgroups.csv", "tables.xlsx", "manifest.json",
 )  # fmt: skip
 REPORT_FILES = ("impact-report.pdf", "impact-report.html", "technical-report.pdf", "technical-report.html")

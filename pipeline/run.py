@@ -43,6 +43,16 @@ class StudyRun:
     paired: pd.DataFrame = field(default_factory=pd.DataFrame)  # baseline and primary scores of every pair, per scale, no ids
     # Two-group study: each participant's baseline group ("program"/"comparison"), indexed by participant id; else empty.
     groups: pd.Series = field(default_factory=no_groups)
+    # Two-group study (pipeline.between_groups): program against comparison per scale and later wave,
+    # attrition by group per later wave, and each group's own baseline -> primary results; else empty.
+    comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
+    retention: pd.DataFrame = field(default_factory=pd.DataFrame)
+    group_results: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def two_groups(self) -> bool:
+        """Whether the study compares a program group with a comparison group (``groups:``)."""
+        return self.study.groups is not None
 
     @property
     def ledger(self) -> pd.DataFrame:
@@ -134,8 +144,28 @@ class StudyRun:
         subgroups = self.study.config.subgroups
         if not subgroups:
             return pd.DataFrame(columns=SUBGROUP_COLUMNS)
-        waves = (self.study.baseline, self.study.primary)
-        return subgroup_results(self.scores, self.results, self.attributes, self.study.id_column, subgroups, waves)
+        waves, id_column = (self.study.baseline, self.study.primary), self.study.id_column
+        if not self.two_groups:
+            return subgroup_results(self.scores, self.results, self.attributes, id_column, subgroups, waves)
+        tables = []  # a two-group study: within each group, the group's own change broken down
+        for role in GROUP_ROLES:
+            members = self.groups.index[self.groups == role]
+            scores = self.scores[self.scores[id_column].isin(members)]
+            attributes = self.attributes[self.attributes[id_column].isin(members)]
+            table = subgroup_results(scores, self.results, attributes, id_column, subgroups, waves)
+            table.insert(0, "group", role)
+            tables.append(table)
+        return pd.concat(tables, ignore_index=True)
+
+    @property
+    def scores_table(self) -> pd.DataFrame:
+        """``scores.csv``: the long scores, with each participant's baseline ``group`` after ``wave``
+        in a two-group study (participants without one, seen only later, have it blank)."""
+        if not self.two_groups:
+            return self.scores
+        table = self.scores.copy()
+        table.insert(2, "group", table[self.study.id_column].map(self.groups).fillna(""))
+        return table
 
 
 def check_ledger_balances(wave: ValidatedWave) -> None:
@@ -178,8 +208,7 @@ def run_study(study: Study, pseudonym_key: bytes | None = None) -> StudyRun:
         frame.insert(1, "wave", validated.wave)
         scored.append(frame)
     scores = pd.concat(scored, ignore_index=True)
-    # TODO(issue 13): analyze(..., groups=run_groups) once analyze accepts groups (the lead is adding it).
-    analysis = analyze(scores, study, responses={w.wave: w.responses for w in waves})
+    analysis = analyze(scores, study, responses={w.wave: w.responses for w in waves}, groups=run_groups)
     return StudyRun(
         study=study,
         waves=tuple(waves),
@@ -192,6 +221,9 @@ def run_study(study: Study, pseudonym_key: bytes | None = None) -> StudyRun:
         trajectory=analysis.trajectory,
         paired=analysis.paired,
         groups=run_groups,
+        comparison=analysis.comparison,
+        retention=analysis.retention,
+        group_results=analysis.group_results,
     )
 
 
@@ -247,8 +279,9 @@ def write_run(run: StudyRun, folder: OutputFolder, pdf: bool = True) -> list[Pat
     """Write every output of ``run`` into a claimed ``folder``'s staging area, then publish it whole."""
     provenance = manifest(run)
     tables = {
-        "scores.csv": run.scores,
+        "scores.csv": run.scores_table,
         "results.csv": run.results,
+        **({"comparison.csv": run.comparison, "retention.csv": run.retention} if run.two_groups else {}),
         "changes.csv": run.changes,
         "trajectory.csv": run.trajectory,
         "reliable_change.csv": run.reliable_change,
@@ -282,6 +315,7 @@ def publication_tables(run: StudyRun) -> dict[str, pd.DataFrame]:
     )
     tables = {
         "results": run.results,
+        **({"comparison": run.comparison, "retention": run.retention} if run.two_groups else {}),
         "changes": run.changes,
         "trajectory": run.trajectory,
         "reliable change": categories,
