@@ -8,6 +8,7 @@ IMPACT  := $(VENV)/bin/impact
 STAMP   := $(VENV)/.installed
 DEMO    := surveys/demo-pilot
 DEMO_FOLLOW_UP := surveys/demo-followup
+DEMO_TRIAL := surveys/demo-trial
 STUDY   ?= $(DEMO)
 
 .PHONY: help setup report run test check catalogue instrument bench demo lock clean
@@ -47,9 +48,10 @@ instrument: setup ## Start a new instrument from the template: make instrument I
 bench: setup ## Time and peak memory: `impact run` (demo, 3-wave demo, 10,000 participants), rendering the two demo PDFs, and the analysis stage alone (1k, 100k pairs); not a test
 	$(PYTHON) benchmarks/bench.py
 
-demo: setup ## Regenerate the demo studies' data from the seeded generator: demo-pilot (2 waves), demo-followup (3 waves)
+demo: setup ## Regenerate the demo studies' data from the seeded generator: demo-pilot (2 waves), demo-followup (3 waves), demo-trial (program vs waitlist)
 	$(IMPACT) demo $(DEMO) --force
 	$(IMPACT) demo $(DEMO_FOLLOW_UP) --waves 3 --force
+	$(IMPACT) demo $(DEMO_TRIAL) --groups --force
 
 lock: setup ## Re-pin requirements.lock to the versions installed in .venv
 	$(VENV)/bin/pip freeze --exclude-editable --disable-pip-version-check > requirements.lock

@@ -63,16 +63,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .simulate import write_demo_study
+    from .simulate import TRIAL_PARTICIPANTS, TRIAL_WAVES, write_demo_study
 
     target = Path(args.out_dir)
     if target.exists() and not target.is_dir():
         raise PipelineError(f"{target}: exists and is not a folder; give a new or empty folder for the demo study")
     if target.is_dir() and any(target.iterdir()) and not args.force:
         raise PipelineError(f"{target}: the folder is not empty; give a new or empty folder, or pass --force to overwrite its study files")
-    folder = write_demo_study(target, participants=args.participants, seed=args.seed, export_format=args.format, waves=args.waves)
-    waves = f", {args.waves} waves" if args.waves != 2 else ""
-    print(f"wrote demo study with {args.participants} participants ({args.format} export{waves}) to {folder}")
+    participants = args.participants or (TRIAL_PARTICIPANTS if args.groups else 150)
+    waves = args.waves or (TRIAL_WAVES if args.groups else 2)
+    folder = write_demo_study(
+        target, participants=participants, seed=args.seed, export_format=args.format, waves=waves, groups=args.groups
+    )
+    if args.groups:
+        print(f"wrote demo trial with {participants} participants randomised to program and waitlist ({args.format} export, {waves} waves) to {folder}")
+    else:
+        shown = f", {waves} waves" if waves != 2 else ""
+        print(f"wrote demo study with {participants} participants ({args.format} export{shown}) to {folder}")
     return 0
 
 
@@ -167,15 +174,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="generate the simulated demo study (seeded, any size)")
     demo.add_argument("out_dir", metavar="OUT_DIR", help="folder to write study.yaml and the waves' exports into")
-    demo.add_argument("--participants", type=_positive_int, default=150, metavar="N", help="participants enrolled (default 150)")
+    demo.add_argument("--participants", type=_positive_int, metavar="N", help="participants enrolled (default 150; 300 with --groups)")
     demo.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
     demo.add_argument(
         "--format", choices=["csv", "excel", "spss", "qualtrics", "redcap"], default="csv",
         help="export format of the waves (default csv); every format holds the same answers",
     )  # fmt: skip
     demo.add_argument(
-        "--waves", type=_wave_count, default=2, metavar="N",
-        help="waves from 2 to 12 (default 2: pre, post); 3 adds a follow-up 6 months after, more add one every 6 months",
+        "--waves", type=_wave_count, metavar="N",
+        help="waves from 2 to 12 (default 2: pre, post; 3 with --groups); 3 adds a follow-up 6 months after, more add one every 6 months",
+    )  # fmt: skip
+    demo.add_argument(
+        "--groups", action="store_true",
+        help="a waitlist-controlled trial instead: participants randomised 1:1 to program and waitlist (baseline column arm), "
+        "program effects on 10 of the 20 variables, a shared drift on all 20 in both groups",
     )  # fmt: skip
     demo.add_argument("--force", action="store_true", help="write into a folder that is not empty, replacing its study.yaml and exports")
     demo.set_defaults(handler=_cmd_demo)

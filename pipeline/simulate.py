@@ -21,6 +21,23 @@ The model, per participant and scale (all on a latent standard-normal scale, "be
   ``LATER_RESPONSE_DECAY`` per wave), a little more likely with higher baseline wellbeing and after
   answering the wave before, so some who skipped post answer again. They come from their own stream
   (child ``FOLLOW_UP_STREAM``): the first two waves are the same whatever ``waves`` is.
+
+The waitlist-controlled trial (:func:`simulate_trial`, ``impact demo --groups``; default ``TRIAL_PARTICIPANTS``
+= 300 enrolled and ``TRIAL_WAVES`` = 3 waves) uses the same latent model, traits and items, with its own planted
+changes and its own random stream (child ``TRIAL_STREAM``: arms, answers and who answers), so the demos above
+are unchanged:
+
+* randomised 1:1 (a random permutation of equal halves) to ``program`` or ``waitlist``, written in the baseline
+  export's ``arm`` column (after ``cohort``, drawn as above); ``ODD_SPELLING_RATE`` of the rows spell it with
+  other case or spaces (``"Program "``, ``"WAITLIST"``), which the pipeline ignores;
+* at post and every follow-up, ``eta_t = r (eta_{t-1} - delta_{t-1}) + sqrt(1 - r^2) w + delta_t`` with
+  ``delta_t = TESTING_DRIFT`` (0.25) on all 20 scales in both groups, the improvement any group shows from repeated
+  testing, expectancy and time, plus ``TRIAL_EFFECTS`` (0.50-0.80 on 10 of the 20) in the program group, kept at
+  every follow-up. Within-group paired tests therefore flag more than the 10 (and some in the waitlist); only the
+  comparison between the groups isolates the program's 10;
+* mild differential attrition: ``TRIAL_POST_RATE`` (86% of the program group, 80% of the waitlist) answer post and
+  ``TRIAL_LATER_RATE`` (78%, 70%) the first follow-up (then ``LATER_RESPONSE_DECAY`` per wave), a little more likely
+  with higher baseline wellbeing and, after post, after answering the wave before.
 """
 
 from __future__ import annotations
@@ -67,6 +84,33 @@ LATER_RESPONSE_RATE = 0.62  # share of those enrolled answering the first follow
 LATER_RESPONSE_DECAY = 0.88  # each further follow-up is answered by this share of the previous one's rate
 PREVIOUS_WAVE_EFFECT = 0.30  # how much more likely to answer a follow-up those who answered the wave before are
 
+# --- The waitlist-controlled trial (`impact demo --groups`) -------------------------------------------
+
+#: The program's effect in the trial (latent SD units, towards improvement) on 10 of the 20 scales, in the
+#: program group only, from post on (kept at every follow-up): 10 of the 12 ``PLANTED_CHANGE`` scales (not
+#: the two smallest, ``spane_p`` and ``gq6_total``), 0.50-0.80 so that the default seed's 129 against 117 at post
+#: find exactly these 10 with ANCOVA and Holm across 20 (checked in tests/test_simulate.py); of seeds 0-29, 24 do,
+#: the others miss one or two or (once) flag an unplanted scale.
+TRIAL_EFFECTS = {
+    "shs_total": 0.60, "swls_total": 0.55, "fs_total": 0.60, "mlq_p": 0.75, "cdse_sf_total": 0.80,
+    "ahs_total": 0.70, "brs_total": 0.55, "gse_total": 0.50, "ucla_ls3_total": 0.55, "phq9_total": 0.50,
+}  # fmt: skip
+#: The improvement both groups show on all 20 scales from post on (latent SD units, towards improvement):
+#: repeated testing, expectancy, regression and time, which only a comparison group separates from the program.
+TESTING_DRIFT = 0.25
+ARM_COLUMN = "arm"
+ARMS = ("program", "waitlist")
+TRIAL_PARTICIPANTS = 300  # enrolled, randomised 1:1
+TRIAL_WAVES = 3  # pre, post, followup
+TRIAL_STREAM = 3  # spawn key of the trial's random stream (arms, answers and who answers, every wave)
+#: Share answering post, per arm: mild differential attrition (the waitlist, waiting, answers less often).
+TRIAL_POST_RATE = {"program": 0.86, "waitlist": 0.80}
+#: Share answering the first follow-up after post, per arm (then ``LATER_RESPONSE_DECAY`` per further one).
+TRIAL_LATER_RATE = {"program": 0.78, "waitlist": 0.70}
+#: How a few baseline rows spell the arm (the pipeline ignores case and spaces), and how often.
+ARM_SPELLINGS = {"program": ("Program ", "PROGRAM", " program"), "waitlist": ("WAITLIST", "Waitlist ", " waitlist")}
+ODD_SPELLING_RATE = 0.05
+
 #: The demo's report options, the same with or without follow-ups.
 REPORT_YAML = """\
 report:
@@ -110,6 +154,37 @@ id_column: {id_column}
 instruments: [{instruments}]
 waves:
 {waves}# Results are also given per cohort (exploratory): a column of the baseline export.
+subgroups: [cohort]
+analysis:
+  primary: post
+  correction: holm
+  alpha: 0.05
+""" + REPORT_YAML
+
+# The waitlist-controlled trial: the follow-up demo's waves, a randomised comparison group, post the primary endpoint.
+TRIAL_STUDY_YAML = """\
+# Demo study: simulated data written by `impact demo --groups{waves_option}` (pipeline/simulate.py); not real participants.
+name: Demo trial (simulated data)
+program: Purpose Pathways community program
+organisation: Example Community Foundation
+period: January to June 2026
+description: >-
+  Simulated waitlist-controlled trial of a purpose-based community program: participants randomised
+  1:1 to the program or a waitlist, surveyed at the start, at the end of the program{later}.
+  Generated by a seeded latent-variable model with program effects planted on 10 of 20 variables{kept}
+  and a shared improvement on all 20 variables in both groups (repeated testing and the passing of
+  time), which only the comparison with the waitlist separates from the program's effect.
+id_column: {id_column}
+instruments: [{instruments}]
+waves:
+{waves}# Randomised: the baseline export's arm column says who was offered the program and who waits.
+groups:
+  column: arm
+  program: [program]
+  comparison: [waitlist]
+  assignment: randomised
+  labels: {{program: Purpose Pathways, comparison: Waitlist}}
+# Results are also given per cohort (exploratory): a column of the baseline export.
 subgroups: [cohort]
 analysis:
   primary: post
@@ -259,6 +334,77 @@ def simulate_follow_ups(
     return exports
 
 
+def trial_change(scale_id: str, program: np.ndarray) -> np.ndarray:
+    """Each participant's planted change on a scale at post and every follow-up (latent SD units, towards
+    improvement): ``TESTING_DRIFT`` for everyone, plus ``TRIAL_EFFECTS`` in the program group."""
+    return TESTING_DRIFT + TRIAL_EFFECTS.get(scale_id, 0.0) * program
+
+
+def trial_response_rate(arm: str, position: int) -> float:
+    """The share of an arm who answer the wave at ``position`` (1 = post, 2 = the first follow-up, ...), on average."""
+    if position == 1:
+        return TRIAL_POST_RATE[arm]
+    return TRIAL_LATER_RATE[arm] * LATER_RESPONSE_DECAY ** (position - 2)
+
+
+def simulate_arms(participants: int, stream: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Randomised 1:1 (a random permutation of equal halves; an odd one out goes to either arm), and the arm as
+    the baseline export writes it: ``ODD_SPELLING_RATE`` of the rows spelled with other case or spaces."""
+    halves = np.array([ARMS[k % 2] for k in range(participants)], dtype=object)
+    if participants % 2 and stream.random() < 0.5:
+        halves[-1] = ARMS[1]
+    arms = stream.permutation(halves)
+    written = arms.copy()
+    for k in np.flatnonzero(stream.random(participants) < ODD_SPELLING_RATE):
+        spellings = ARM_SPELLINGS[arms[k]]
+        written[k] = spellings[stream.integers(len(spellings))]
+    return arms, written
+
+
+def simulate_trial(
+    instruments: list[Instrument], participants: int = TRIAL_PARTICIPANTS, seed: int = 2026, waves: int = TRIAL_WAVES
+) -> tuple[pd.DataFrame, ...]:
+    """A waitlist-controlled trial's exports, one per wave (pre, post, then ``waves - 2`` follow-ups): an id column,
+    every item column and, at baseline only, the cohort and the randomised ``arm`` (``program`` / ``waitlist``).
+
+    The latent model is the demo's (baseline trait with a shared wellbeing factor, stability ``r`` between waves),
+    with :func:`trial_change` planted from post on: a shared drift in both groups, the program's effect on the 10
+    scales of ``TRIAL_EFFECTS`` in the program group, kept at every follow-up. Who answers a later wave depends on
+    the arm (:func:`trial_response_rate`), on baseline wellbeing and, after post, on having answered the wave before.
+    Everything but the cohort comes from the ``SeedSequence`` child ``TRIAL_STREAM``: the other demos are unchanged.
+    """
+    if not MIN_WAVES <= waves <= MAX_WAVES:
+        raise ValueError(f"waves must be a whole number from {MIN_WAVES} to {MAX_WAVES}, not {waves!r}")
+    stream = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(TRIAL_STREAM,)))
+    ids = np.array([f"P{i:05d}" for i in range(1, participants + 1)])
+    arms, written = simulate_arms(participants, stream)
+    program = (arms == "program").astype(float)
+    general = stream.standard_normal(participants)
+    centred = {
+        scale.id: 0.5 * general + np.sqrt(0.75) * stream.standard_normal(participants)
+        for instrument in instruments
+        for scale in instrument.primary_scales
+    }
+    pre = simulate_wave(instruments, ids, centred, stream)
+    pre.insert(1, COHORT_COLUMN, simulate_cohorts(participants, seed))
+    pre.insert(2, ARM_COLUMN, written)
+    exports, answered = [pre], np.ones(participants, dtype=bool)
+    for position in range(1, waves):
+        centred = {
+            scale: STABILITY * trait + np.sqrt(1 - STABILITY**2) * stream.standard_normal(participants)
+            for scale, trait in centred.items()
+        }
+        eta = {scale: trait + trial_change(scale, program) for scale, trait in centred.items()}
+        frame = simulate_wave(instruments, ids, eta, stream)
+        rate = np.where(arms == "program", trial_response_rate("program", position), trial_response_rate("waitlist", position))
+        keen = PREVIOUS_WAVE_EFFECT * (answered - answered.mean()) if position > 1 else 0.0
+        responds = stream.random(participants) < np.clip(rate + 0.08 * general + keen, 0.05, 0.98)
+        frame = frame.loc[responds].sample(frac=1.0, random_state=stream.integers(2**31))  # row order must not matter
+        exports.append(frame.reset_index(drop=True))
+        answered = responds
+    return tuple(exports)
+
+
 EXPORT_FORMATS = ("csv", "excel", "spss", "qualtrics", "redcap")
 REDCAP_EVENTS = {"pre": "baseline_arm_1", "post": "followup_arm_1"}
 SPSS_REFUSED = 99  # written where an answer is missing and declared a user-missing code
@@ -346,9 +492,25 @@ def study_yaml(export_format: str, instrument_ids: list[str], waves: int) -> str
     )  # fmt: skip
 
 
+def trial_study_yaml(export_format: str, instrument_ids: list[str], waves: int) -> str:
+    """The demo trial's study.yaml: the waves as the demo follow-up declares them, the ``groups:`` block, post primary."""
+    names = wave_names(waves)
+    if waves == 2:
+        later, kept = "", ""
+    elif waves == 3:
+        later, kept = f" and {wave_timing(2)[0]}", f" (kept at {wave_timing(2)[0].removesuffix(' after')})"
+    else:
+        later, kept = f" and at {waves - 2} follow-ups, 6 months apart", " (kept at every follow-up)"
+    return TRIAL_STUDY_YAML.format(
+        waves_option="" if waves == TRIAL_WAVES else f" --waves {waves}", later=later, kept=kept,
+        id_column=WAVES_YAML[export_format][0], instruments=", ".join(instrument_ids),
+        waves=follow_up_waves_yaml(export_format, names),
+    )  # fmt: skip
+
+
 def qualtrics_export(wave: pd.DataFrame, prefix: str, instruments: list[Instrument]) -> str:
     """A wave as a Qualtrics CSV: 3 header rows, metadata columns, items tagged ``<prefix><item>``,
-    the participant id (and, at baseline, the cohort) as embedded data, one preview response first and
+    the participant id (and, at baseline, the cohort and a trial's arm) as embedded data, one preview response first and
     one unfinished response last.
 
     The question-text row holds the items' content labels, never wording.
@@ -367,7 +529,7 @@ def qualtrics_export(wave: pd.DataFrame, prefix: str, instruments: list[Instrume
         index=wave.index,
     )  # fmt: skip
     answers = wave[items].astype("Int64").astype("string").fillna("").rename(columns=lambda c: prefix + c)
-    embedded = [column for column in (ID_COLUMN, COHORT_COLUMN) if column in wave.columns]
+    embedded = [column for column in (ID_COLUMN, COHORT_COLUMN, ARM_COLUMN) if column in wave.columns]
     body = pd.concat([metadata, answers, wave[embedded]], axis=1)
     preview = body.iloc[[0]].assign(Status="1", ResponseId="R_preview", **{ID_COLUMN: ""})
     unfinished = body.iloc[[-1]].assign(Finished="0", Progress="40", ResponseId="R_partial")
@@ -382,7 +544,7 @@ def qualtrics_export(wave: pd.DataFrame, prefix: str, instruments: list[Instrume
 
 def redcap_export(waves: list[pd.DataFrame], instruments: list[Instrument]) -> str:
     """Every wave as one REDCap longitudinal records export, one event per wave (:func:`redcap_event`):
-    ``record_id``, ``redcap_event_name``, the cohort (a baseline field: blank on later rows), items,
+    ``record_id``, ``redcap_event_name``, the cohort (and a trial's arm; baseline fields: blank on later rows), items,
     ``<form>_complete``."""
     rows = []
     for position, frame in enumerate(waves):
@@ -396,7 +558,7 @@ def redcap_export(waves: list[pd.DataFrame], instruments: list[Instrument]) -> s
 
 def write_spss(frame: pd.DataFrame, path: Path, instruments: list[Instrument]) -> None:
     """A wave as an SPSS .sav file: value labels from the instruments, missing answers stored as a user-missing 99,
-    the cohort (at baseline) as a labelled code 1, 2, 3 as SPSS users store categories."""
+    the cohort (at baseline) as a labelled code 1, 2, 3 as SPSS users store categories; a trial's arm stays text."""
     import pyreadstat
 
     items = [item.id for instrument in instruments for item in instrument.items]
@@ -424,7 +586,7 @@ def with_slips(wave: pd.DataFrame, id_column: str, test_row: bool) -> pd.DataFra
     baseline a staff test submission has answers but no participant id (``missing_id``). Neither
     changes any score.
     """
-    items = [column for column in wave.columns if column not in (id_column, "cohort")]
+    items = [column for column in wave.columns if column not in (id_column, COHORT_COLUMN, ARM_COLUMN)]
     wave = wave.astype({item: "Int64" for item in items})  # blanks stay blank, whole numbers stay whole
     attempts = wave.iloc[: 2 if test_row else 1].copy()
     attempts[items[len(items) // 2 :]] = pd.NA
@@ -436,15 +598,19 @@ def with_slips(wave: pd.DataFrame, id_column: str, test_row: bool) -> pd.DataFra
 
 def write_demo_study(
     folder: Path,
-    participants: int = 150,
+    participants: int | None = None,
     seed: int = 2026,
     instrument_ids: list[str] | None = None,
     library_dir: Path = LIBRARY_DIR,
     export_format: str = "csv",
-    waves: int = 2,
+    waves: int | None = None,
+    groups: bool = False,
 ) -> Path:
     """Write ``study.yaml`` and the ``waves`` waves of a simulated study into ``folder``, as ``export_format``
     exports (one file per wave, or one REDCap file with an event per wave; names from :func:`wave_names`).
+
+    Without ``groups`` the one-group demo (default 150 enrolled, 2 waves: :func:`simulate_study`); with it the
+    waitlist-controlled trial (default ``TRIAL_PARTICIPANTS`` enrolled, ``TRIAL_WAVES`` waves: :func:`simulate_trial`).
 
     Every format holds the same answers, so every format scores the same (the tests check this);
     the CSV export adds abandoned repeat attempts and a test row (:func:`with_slips`), the Qualtrics
@@ -453,12 +619,18 @@ def write_demo_study(
     instrument_ids = instrument_ids or DEMO_INSTRUMENTS
     if export_format not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {export_format!r}; one of {', '.join(EXPORT_FORMATS)}")
+    if participants is None:
+        participants = TRIAL_PARTICIPANTS if groups else 150
+    if waves is None:
+        waves = TRIAL_WAVES if groups else 2
     names = wave_names(waves)
     instruments = [load_instrument(find_instrument(i, [library_dir])) for i in instrument_ids]
-    exports = simulate_study(instruments, participants=participants, seed=seed, waves=waves)
+    simulate = simulate_trial if groups else simulate_study
+    exports = simulate(instruments, participants=participants, seed=seed, waves=waves)
     folder.mkdir(parents=True, exist_ok=True)
     id_column = WAVES_YAML[export_format][0]
-    (folder / "study.yaml").write_text(study_yaml(export_format, instrument_ids, waves), encoding="utf-8")
+    text = (trial_study_yaml if groups else study_yaml)(export_format, instrument_ids, waves)
+    (folder / "study.yaml").write_text(text, encoding="utf-8")
     if export_format == "redcap":
         (folder / "redcap.csv").write_text(redcap_export(list(exports), instruments), encoding="utf-8")
         return folder

@@ -14,8 +14,8 @@ from statsmodels.stats.multitest import multipletests
 from pipeline.instruments import library_instruments
 from pipeline.score import keyed_items, score_responses
 from pipeline.simulate import (
-    COHORT_COLUMN, DEMO_INSTRUMENTS, EXPORT_FORMATS, FADES_BY_FOLLOW_UP, ID_COLUMN, LATER_RESPONSE_RATE, PLANTED_CHANGE,
-    simulate_study, wave_names, wave_timing, write_demo_study,
+    ARM_COLUMN, ARMS, COHORT_COLUMN, DEMO_INSTRUMENTS, EXPORT_FORMATS, FADES_BY_FOLLOW_UP, ID_COLUMN, LATER_RESPONSE_RATE,
+    PLANTED_CHANGE, TESTING_DRIFT, TRIAL_EFFECTS, simulate_study, simulate_trial, wave_names, wave_timing, write_demo_study,
 )  # fmt: skip
 from pipeline.yamlio import read_yaml_mapping
 
@@ -243,3 +243,150 @@ def test_run_recovers_the_planted_follow_up_pattern():
     assert (faded["p_holm"] >= 0.05).all(), faded
     unplanted_rows = changes[changes["variable"].isin(unplanted)]
     assert not ((unplanted_rows["p_holm"] < 0.05) & unplanted_rows["improving"]).any()
+
+
+# --- The waitlist-controlled trial: `impact demo --groups` and the committed demo trial --------------
+
+TRIAL = SURVEYS / "demo-trial"
+
+
+def normalised_arm(value) -> str:
+    """The arm as the pipeline reads it: case and whitespace ignored."""
+    return "".join(str(value).split()).casefold()
+
+
+@pytest.fixture(scope="module")
+def large_trial():
+    """4,000 enrolled (seed 7): pre, post, followup, and each participant's arm."""
+    waves = simulate_trial(demo_instruments(), participants=4000, seed=7)
+    arms = waves[0].set_index(ID_COLUMN)[ARM_COLUMN].map(normalised_arm)
+    return waves, arms
+
+
+def test_trial_is_randomised_one_to_one_with_the_arm_at_baseline_only(large_trial):
+    (pre, post, followup), arms = large_trial
+    assert list(pre.columns[:3]) == [ID_COLUMN, COHORT_COLUMN, ARM_COLUMN]
+    assert all(ARM_COLUMN not in wave.columns and COHORT_COLUMN not in wave.columns for wave in (post, followup))
+    assert list(post.columns) == [ID_COLUMN] + list(pre.columns[3:])
+    assert set(arms) == set(ARMS) and abs((arms == "program").mean() - 0.5) <= 0.01
+    odd = pre[ARM_COLUMN] != pre[ARM_COLUMN].map(normalised_arm)  # "Program ", "WAITLIST", ...
+    assert 0.02 < odd.mean() < 0.1
+    # The cohort is the demo's own stream, unrelated to the arm.
+    cohorts = pd.crosstab(pre[COHORT_COLUMN], arms.to_numpy(), normalize="columns")
+    assert (cohorts["program"] - cohorts["waitlist"]).abs().max() < 0.05
+
+
+def test_trial_plants_ten_program_effects_and_a_drift_in_both_groups(large_trial):
+    # Behaviour, not the constant: mean scale-score change (pairs, in baseline SD, signed towards improvement;
+    # "neutral" scales in the latent direction), program minus waitlist, at post and at the follow-up.
+    (pre, post, followup), arms = large_trial
+    assert len(TRIAL_EFFECTS) == 10 and set(TRIAL_EFFECTS) <= set(PLANTED_CHANGE)
+    instruments = demo_instruments()
+    scores = {name: score_responses(wave, instruments, ID_COLUMN).set_index(ID_COLUMN) for name, wave in
+              (("pre", pre), ("post", post), ("followup", followup))}  # fmt: skip
+    scales = [scale for instrument in instruments for scale in instrument.primary_scales]
+    assert len(scales) == 20
+    for later in ("post", "followup"):
+        for scale in scales:
+            sign = -1 if scale.higher_is == "worse" else 1
+            change = (sign * (scores[later][scale.id] - scores["pre"][scale.id]) / scores["pre"][scale.id].std()).dropna()
+            by_arm = change.groupby(arms.reindex(change.index)).mean()
+            difference = by_arm["program"] - by_arm["waitlist"]
+            if scale.id in TRIAL_EFFECTS:
+                assert difference > 0.3, (later, scale.id, difference)
+            else:
+                assert abs(difference) < 0.12, (later, scale.id, difference)
+            assert by_arm["waitlist"] > 0.1, (later, scale.id, by_arm["waitlist"])  # the drift, without the program
+    assert 0.1 <= TESTING_DRIFT <= 0.4
+
+
+def test_trial_attrition_is_mildly_differential(large_trial):
+    (pre, post, followup), arms = large_trial
+    answered = {name: wave[ID_COLUMN].map(arms).value_counts() / arms.value_counts() for name, wave in
+                (("post", post), ("followup", followup))}  # fmt: skip
+    for name, rates in answered.items():
+        assert 0.02 < rates["program"] - rates["waitlist"] < 0.15, (name, rates)
+    assert (answered["followup"] < answered["post"]).all()
+    assert 0.75 < answered["post"]["waitlist"] < answered["post"]["program"] < 0.92
+
+
+def test_demo_command_writes_the_committed_trial(tmp_path, capsys):
+    # `impact demo --groups`: 300 enrolled and 3 waves by default; the committed demo trial is exactly what it writes.
+    from pipeline.cli import main
+
+    assert main(["demo", str(tmp_path / "trial"), "--groups"]) == 0
+    assert "demo trial with 300 participants" in capsys.readouterr().out
+    names = sorted(p.name for p in (tmp_path / "trial").iterdir())
+    assert names == sorted(p.name for p in TRIAL.iterdir()) == ["followup.csv", "post.csv", "pre.csv", "study.yaml"]
+    for name in names:
+        assert (tmp_path / "trial" / name).read_bytes() == (TRIAL / name).read_bytes(), name
+    study = read_yaml_mapping(TRIAL / "study.yaml")
+    assert study["name"] == "Demo trial (simulated data)"
+    assert study["groups"] == {
+        "column": "arm", "program": ["program"], "comparison": ["waitlist"], "assignment": "randomised",
+        "labels": {"program": "Purpose Pathways", "comparison": "Waitlist"},
+    }  # fmt: skip
+    assert study["analysis"] == {"primary": "post", "correction": "holm", "alpha": 0.05}
+    assert study["subgroups"] == ["cohort"] and "report" in study
+    assert study["waves"] == read_yaml_mapping(FOLLOW_UP / "study.yaml")["waves"]
+
+
+def test_demo_command_groups_takes_waves_and_participants(tmp_path):
+    from pipeline.cli import main
+
+    assert main(["demo", str(tmp_path / "two"), "--groups", "--waves", "2", "--participants", "41"]) == 0
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["post.csv", "pre.csv", "study.yaml"]
+    pre = pd.read_csv(tmp_path / "two" / "pre.csv", dtype=str).dropna(subset=[ID_COLUMN]).drop_duplicates(ID_COLUMN)
+    assert len(pre) == 41 and sorted(pre[ARM_COLUMN].map(normalised_arm).value_counts()) == [20, 21]
+    study = read_yaml_mapping(tmp_path / "two" / "study.yaml")
+    assert list(study["waves"]) == ["pre", "post"] and study["groups"]["column"] == ARM_COLUMN
+
+
+def committed_trial_scores() -> tuple[dict[str, pd.DataFrame], pd.Series]:
+    """The committed demo trial's scores per wave (slips dropped as the pipeline drops them) and each participant's arm."""
+    instruments = demo_instruments()
+    scores = {}
+    for wave in ("pre", "post", "followup"):
+        frame = pd.read_csv(TRIAL / f"{wave}.csv", dtype={ID_COLUMN: str, COHORT_COLUMN: str, ARM_COLUMN: str})
+        frame = frame.dropna(subset=[ID_COLUMN])  # the staff test row
+        answered = frame.drop(columns=[ID_COLUMN, COHORT_COLUMN, ARM_COLUMN], errors="ignore").notna().sum(axis=1)
+        frame = frame.loc[answered.sort_values(ascending=False, kind="stable").index].drop_duplicates(ID_COLUMN)
+        if wave == "pre":
+            arms = frame.set_index(ID_COLUMN)[ARM_COLUMN].map(normalised_arm)
+        scores[wave] = score_responses(frame, instruments, ID_COLUMN).set_index(ID_COLUMN)
+    return scores, arms
+
+
+def test_committed_trial_recovers_the_ten_between_groups_and_not_the_drift():
+    # ANCOVA (post ~ baseline + group, least squares) per variable at the primary endpoint, Holm across the 20,
+    # on the committed CSVs and independently of the pipeline: exactly the 10 planted effects, program better.
+    # Paired tests within each group, as a one-group analysis would run them, flag the drift too.
+    scores, arms = committed_trial_scores()
+    assert arms.value_counts().to_dict() == {"program": 150, "waitlist": 150}
+    scales = {scale.id: scale for instrument in demo_instruments() for scale in instrument.primary_scales}
+    rows = []
+    for variable, scale in scales.items():
+        sign = {"better": 1, "worse": -1}.get(scale.higher_is, 0)
+        pairs = pd.concat([scores["pre"][variable].rename("pre"), scores["post"][variable].rename("post")], axis=1)
+        pairs = pairs.dropna().join(arms.rename("arm"))
+        design = np.column_stack([np.ones(len(pairs)), pairs["pre"], pairs["arm"] == "program"]).astype(float)
+        beta, *_ = np.linalg.lstsq(design, pairs["post"].to_numpy(), rcond=None)
+        residual = pairs["post"].to_numpy() - design @ beta
+        df = len(pairs) - 3
+        se = np.sqrt(residual @ residual / df * np.linalg.inv(design.T @ design)[2, 2])
+        within = {arm: stats.ttest_rel(group["post"], group["pre"]) for arm, group in pairs.groupby("arm")}
+        rows.append({
+            "variable": variable, "n": len(pairs), "diff": beta[2], "p": 2 * stats.t.sf(abs(beta[2] / se), df), "sign": sign,
+            **{f"p_{arm}": test.pvalue for arm, test in within.items()},
+            **{f"up_{arm}": (np.sign(test.statistic) == (sign or 1)) for arm, test in within.items()},
+        })  # fmt: skip
+    table = pd.DataFrame(rows).set_index("variable")
+    assert table["n"].max() == 129 + 117
+    for column in ("p", "p_program", "p_waitlist"):
+        table[f"{column}_holm"] = multipletests(table[column], method="holm")[1]
+    better = (table["p_holm"] < 0.05) & (table["diff"] * table["sign"] > 0)
+    assert set(table.index[table["p_holm"] < 0.05]) == set(better[better].index) == set(TRIAL_EFFECTS)
+    within_program = (table["p_program_holm"] < 0.05) & table["up_program"]
+    within_waitlist = (table["p_waitlist_holm"] < 0.05) & table["up_waitlist"]
+    assert within_program.sum() > 10 and within_waitlist.sum() > 0  # what testing each group alone would wrongly claim
+
