@@ -94,7 +94,10 @@ def comparison_row(scale, instrument, matrix: np.ndarray, membership: dict[str, 
         row[f"n_baseline_{role}"] = len(baseline)
         row[f"mean_baseline_{role}"], row[f"sd_baseline_{role}"] = _describe(baseline)
         if len(x) < MIN_PAIRS:
-            notes.append(f"fewer than {MIN_PAIRS} of the {labels[role]} scored at both waves: no ANCOVA, difference in differences or d_ppc2")
+            notes.append(
+                f"fewer than {MIN_PAIRS} participants of the {role} group ({labels[role]}) scored at both waves: "
+                "no ANCOVA, difference in differences or d_ppc2"
+            )
     row["baseline_smd"] = baseline_smd(
         matrix[membership["program"], 0][~np.isnan(matrix[membership["program"], 0])],
         matrix[membership["comparison"], 0][~np.isnan(matrix[membership["comparison"], 0])],

@@ -4,7 +4,7 @@
 # R 4.2.2, lme4 1.1-31, lmerTest 3.1-3, emmeans 1.8.4-1. d_ppc2 (Morris, 2008, eq. 25) and the What
 # Works Clearinghouse g are written from their formulas, as a reviewer computes them by hand.
 suppressMessages({library(lmerTest); library(emmeans)})
-show <- function(label, x) cat(sprintf("%-34s", label), paste(sprintf("%.12g", x), collapse = ", "), "\n")
+show <- function(label, x) cat(sprintf("%-42s", paste0(label, ":")), paste(sprintf("%.12g", x), collapse = ", "), "\n")
 scores <- read.csv(commandArgs(TRUE)[1])
 scores$wave <- factor(scores$wave, levels = c("pre", "post", "followup"))
 scores$group <- factor(scores$group, levels = c("comparison", "program"))
