@@ -71,6 +71,16 @@ CONVENTIONS = {
     "mixed_model": "score ~ wave + (1 | participant), REML, wave a factor with the baseline as reference; Satterthwaite df",
     "maintenance_equivalence": "two one-sided paired t-tests against +/- margin_dz x sd_diff (TOSTER's SMD bounds)",
 }
+#: The conventions of a two-group study's between-group analysis, added to a two-group run's manifest.
+GROUP_CONVENTIONS = {
+    "difference": "program - comparison",
+    "ancova": "lm(to ~ from + group) over participants scored at baseline and the wave; adjusted means at the grand baseline mean",
+    "difference_in_differences": "t.test(change ~ group, var.equal = TRUE)",
+    "d_ppc2": "Morris (2008): c_P x difference in mean change / pooled baseline SD; interval d +/- 1.96 sqrt(v), v eq. 25",
+    "group_mixed_model": "score ~ wave * group + (1 | participant), REML; the wave x group interaction with Satterthwaite df",
+    "baseline_smd": "What Works Clearinghouse g over everyone scored at baseline: (1 - 3/(4N - 9)) x difference / pooled SD",
+    "between_group_multiplicity": "Holm and BH across variables within each wave",
+}
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import __version__
-from .analyze import CONVENTIONS
+from .analyze import CONVENTIONS, GROUP_CONVENTIONS
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -54,7 +54,7 @@ def manifest(run) -> dict:
         "report": run.study.config.report.model_dump(),
         "subgroups": list(run.study.config.subgroups),
         **({"groups": run.study.groups.model_dump()} if run.study.groups is not None else {}),
-        "conventions": CONVENTIONS,
+        "conventions": CONVENTIONS | (GROUP_CONVENTIONS if run.study.groups is not None else {}),
         "python": platform.python_version(),
         "packages": {name: _version(name) for name in PACKAGES},
     }
