@@ -280,3 +280,32 @@ def test_a_group_with_fewer_than_two_pairs_gets_empty_statistics_and_a_note(tmp_
     assert at_post["lmm_diff"].notna().all()  # intention to treat: the model still estimates it
     followup = run.comparison[run.comparison["wave"] == "followup"]
     assert followup["ancova_p"].notna().all()
+
+
+def test_subgroups_are_broken_down_within_each_group(trial_run):
+    table = trial_run.subgroup_results
+    assert list(table.columns[:2]) == ["group", "subgroup"] and set(table["group"]) == set(ROLES)
+    # within a group, one variable's values split that group's pairs completely
+    changes = trial_run.changes
+    primary = changes[(changes["from_wave"] == "pre") & (changes["to_wave"] == "post")].set_index(["group", "variable"])
+    sums = table.groupby(["group", "variable"])["n_pairs"].sum()
+    for key, total in sums.items():
+        assert total == primary.loc[key, "n_pairs"]
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+p_values = st.lists(st.tuples(st.floats(1e-12, 1.0), st.floats(1e-12, 1.0), st.sampled_from([-1.0, 1.0]), st.sampled_from([-1.0, 1.0])), min_size=1, max_size=20)
+
+
+@settings(deadline=None, max_examples=80)
+@given(p_values, st.sampled_from(["holm", "fdr"]))
+def test_a_not_randomised_outcome_is_the_ancovas_only_where_the_change_score_analysis_agrees(rows, correction):
+    ancova_p, did_p, ancova_sign, did_sign = map(list, zip(*rows))
+    table = comparison_table(ancova_diff=ancova_sign, ancova_p=ancova_p, did_diff=did_sign, did_p=did_p)
+    randomised = classify_comparisons(table, correction, 0.05, randomised=True)
+    observational = classify_comparisons(table, correction, 0.05, randomised=False)
+    by_change = [classify_comparison(d, p, "better", 0.05) for d, p in zip(observational["did_diff"], observational[f"did_p_{correction}"])]
+    for ancova_outcome, change_outcome, outcome in zip(randomised["outcome"], by_change, observational["outcome"]):
+        assert outcome == (ancova_outcome if ancova_outcome == change_outcome else DISAGREE)
