@@ -464,13 +464,10 @@ def _study_problems(config: StudyConfig, instruments: list[Instrument]) -> list[
     return problems
 
 
-def _subgroup_problems(config: StudyConfig, instruments: list[Instrument]) -> list[str]:
-    """``subgroups`` must name distinct attribute columns of the baseline export: not the id column, not
-    an item (by id or by its export column), and not an identifying column, which never leaves validation."""
-    problems = []
-    repeated = sorted({name for name in config.subgroups if config.subgroups.count(name) > 1})
-    if repeated:
-        problems.append(f"subgroups: listed twice: {', '.join(repeated)}")
+def _column_owners(config: StudyConfig, instruments: list[Instrument]) -> tuple[dict[str, str], str, dict[str, str]]:
+    """What already owns a column name, for the checks of attribute columns (subgroups, groups):
+    every item and scale id (with what it is), the baseline wave's name, and the baseline export's
+    item columns (export column -> item id)."""
     owners = {
         column: f"{'an item' if column in instrument.item_ids else 'a scale'} id of instrument {instrument.id}"
         for instrument in instruments
@@ -478,6 +475,18 @@ def _subgroup_problems(config: StudyConfig, instruments: list[Instrument]) -> li
     }
     baseline_name, baseline = next(iter(config.waves.items()))
     exported = {baseline.export_column(item_id): item_id for i in instruments for item_id in i.item_ids}
+    return owners, baseline_name, exported
+
+
+def _subgroup_problems(config: StudyConfig, instruments: list[Instrument]) -> list[str]:
+    """``subgroups`` must name distinct attribute columns of the baseline export: not the id column, not
+    an item (by id or by its export column), and not an identifying column, which never leaves validation."""
+    problems = []
+    repeated = sorted({name for name in config.subgroups if config.subgroups.count(name) > 1})
+    if repeated:
+        problems.append(f"subgroups: listed twice: {', '.join(repeated)}")
+    owners, baseline_name, exported = _column_owners(config, instruments)
+    baseline = config.waves[baseline_name]
     fmt = baseline.resolved_format
     for name in dict.fromkeys(config.subgroups):
         if not _is_plain_column_name(name):
@@ -522,13 +531,8 @@ def _group_problems(config: StudyConfig, instruments: list[Instrument]) -> list[
         )
     name = groups.column
     what = "groups.column names the column holding each participant's group (e.g. program or waitlist)"
-    owners = {
-        column: f"{'an item' if column in instrument.item_ids else 'a scale'} id of instrument {instrument.id}"
-        for instrument in instruments
-        for column in instrument.column_ids
-    }
-    baseline_name, baseline = next(iter(config.waves.items()))
-    exported = {baseline.export_column(item_id): item_id for i in instruments for item_id in i.item_ids}
+    owners, baseline_name, exported = _column_owners(config, instruments)
+    baseline = config.waves[baseline_name]
     if not _is_plain_column_name(name):
         problems.append(f"groups.column: {name[:40]!r} is not a plain column name; write the column as the baseline export's header names it")
     elif name == config.id_column:
