@@ -83,6 +83,79 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_field(args: argparse.Namespace) -> int:
+    import csv
+    import io
+    from datetime import datetime, timezone
+
+    from .fielding import build_redcap, build_xlsform
+    from .outputs import write_atomic
+    from .study import load_study
+
+    study = load_study(Path(args.study_dir))
+    out_dir = Path(args.out) if args.out else REPORTS_DIR / Path(args.study_dir).resolve().name / "fielding" / args.format
+    if args.format == "redcap":
+        fielded = build_redcap(study)
+    else:
+        epoch = os.environ.get("SOURCE_DATE_EPOCH")
+        moment = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch else datetime.now(timezone.utc)
+        fielded = build_xlsform(study, version=moment.strftime("%Y%m%d") + "01", required=args.required)
+    names = [*fielded.tables, *fielded.workbooks, *fielded.texts]
+    if out_dir.is_dir() and not out_dir.is_symlink():
+        foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in names)
+        if foreign:
+            raise PipelineError(
+                f"--out {str(out_dir)[:120]}: holds {foreign[0][:40]!r}, which `impact field` does not write (an export?); "
+                "field into a new or empty folder, or one holding only an earlier fielding's files"
+            )
+    _field_folder_check(out_dir, study)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, rows in fielded.tables.items():
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(rows)
+        written.append(write_atomic(buffer.getvalue().encode("utf-8"), out_dir / name))
+    for name, sheets in fielded.workbooks.items():
+        written.append(write_atomic(_xlsx_bytes(sheets), out_dir / name))
+    for name, text in fielded.texts.items():
+        written.append(write_atomic(text.encode("utf-8"), out_dir / name))
+    print(f"{study.name}: fielded {len(study.instruments)} instruments over {len(study.wave_names)} waves as {args.format}")
+    for note in fielded.wording:
+        print(f"wording: {note}")
+    for note in fielded.notes:
+        print(f"note: {note}")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def _field_folder_check(out_dir: Path, study) -> None:
+    """An existing output folder of ``impact field``: never the study folder, inside it, around it or around an input."""
+    from .outputs import check_output_folder
+
+    try:
+        check_output_folder(out_dir, study.folder, study.input_files)
+    except PipelineError as exc:
+        if "which a run does not write" not in str(exc):  # the earlier fielding's own files were checked above
+            raise
+
+
+def _xlsx_bytes(sheets: dict[str, list[list[str]]]) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
 def _cmd_instruments_check(args: argparse.Namespace) -> int:
     from .instrument_check import check_files, files_to_check
 
@@ -191,6 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     demo.add_argument("--force", action="store_true", help="write into a folder that is not empty, replacing its study.yaml and exports")
     demo.set_defaults(handler=_cmd_demo)
+
+    field = commands.add_parser("field", help="write the survey that collects a study's data: a REDCap data dictionary or XLSForm workbooks")
+    field.add_argument("study_dir", metavar="STUDY_DIR", help="folder holding study.yaml")
+    field.add_argument("--format", choices=["redcap", "xlsform"], required=True, help="redcap (data dictionary, events, mapping) or xlsform (ODK Central, KoboToolbox)")
+    field.add_argument("--out", metavar="DIR", help="output folder (default: reports/<study folder name>/fielding/<format>/)")
+    field.add_argument("--required", action="store_true", help="XLSForm: make every item required (default: items may be skipped, as scoring allows)")
+    field.set_defaults(handler=_cmd_field)
 
     _add_instrument_commands(commands)
     return parser
