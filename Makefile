@@ -10,8 +10,9 @@ DEMO    := surveys/demo-pilot
 DEMO_FOLLOW_UP := surveys/demo-followup
 DEMO_TRIAL := surveys/demo-trial
 STUDY   ?= $(DEMO)
+FORMAT  ?= redcap
 
-.PHONY: help setup report run test check catalogue instrument bench demo lock clean
+.PHONY: help setup report run field test check catalogue instrument bench demo lock clean
 
 help: ## Show this list of targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-11s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,6 +31,9 @@ report: setup ## Run the demo study: reports/demo-pilot/ impact-report.pdf, tech
 
 run: setup ## Run any study: make run STUDY=surveys/<study> (writes reports/<study>/)
 	$(IMPACT) run $(STUDY)
+
+field: setup ## Write the survey that collects a study's data: make field STUDY=surveys/<study> [FORMAT=redcap|xlsform] (writes reports/<study>/fielding/<format>/)
+	$(IMPACT) field $(STUDY) --format $(FORMAT)
 
 test: setup ## Check the instrument library strictly, then run the test suite
 	$(IMPACT) instruments check --strict

@@ -250,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--participants", type=_positive_int, metavar="N", help="participants enrolled (default 150; 300 with --groups)")
     demo.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
     demo.add_argument(
-        "--format", choices=["csv", "excel", "spss", "qualtrics", "redcap"], default="csv",
+        "--format", choices=["csv", "excel", "spss", "qualtrics", "redcap", "odk"], default="csv",
         help="export format of the waves (default csv); every format holds the same answers",
     )  # fmt: skip
     demo.add_argument(

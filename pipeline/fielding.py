@@ -135,7 +135,12 @@ def response_choices(instrument: Instrument) -> tuple[list[tuple[int, str]], str
     if missing:
         shown = ", ".join(map(str, missing[:8])) + (", ..." if len(missing) > 8 else "")
         note = f"{instrument.id}: no anchor label for response code {shown}; the form shows the number (add the published anchors to response.labels)"
-    return [(code, labels.get(code, str(code))) for code in codes], note
+    # The first letter capitalised for the form (definitions keep anchors in lower case); nothing else changes.
+    return [(code, _capitalised(labels[code]) if code in labels else str(code)) for code in codes], note
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def item_wording(instrument: Instrument) -> tuple[dict[str, str], WordingNote]:

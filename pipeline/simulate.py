@@ -405,7 +405,7 @@ def simulate_trial(
     return tuple(exports)
 
 
-EXPORT_FORMATS = ("csv", "excel", "spss", "qualtrics", "redcap")
+EXPORT_FORMATS = ("csv", "excel", "spss", "qualtrics", "redcap", "odk")
 REDCAP_EVENTS = {"pre": "baseline_arm_1", "post": "followup_arm_1"}
 SPSS_REFUSED = 99  # written where an answer is missing and declared a user-missing code
 
@@ -419,6 +419,7 @@ WAVES_YAML = {
         "  pre: {file: pre-qualtrics.csv, format: qualtrics, column_pattern: 'T1_{item}'}\n"
         "  post: {file: post-qualtrics.csv, format: qualtrics, column_pattern: 'T2_{item}'}\n",
     ),
+    "odk": ("participant_id", "  pre: pre.csv\n  post: post.csv\n"),
     "redcap": (
         "record_id",
         f"  pre: {{file: redcap.csv, format: redcap, event: {REDCAP_EVENTS['pre']}}}\n"
@@ -456,7 +457,7 @@ def redcap_event(position: int) -> str:
 
 def wave_source(export_format: str, name: str, position: int) -> dict[str, str]:
     """How study.yaml declares one wave's export (without its label and weeks)."""
-    if export_format == "csv":
+    if export_format in ("csv", "odk"):
         return {"file": f"{name}.csv"}
     if export_format == "excel":
         return {"file": f"{name}.xlsx"}
@@ -556,6 +557,34 @@ def redcap_export(waves: list[pd.DataFrame], instruments: list[Instrument]) -> s
     return pd.concat(rows, ignore_index=True).to_csv(index=False, lineterminator="\n")
 
 
+#: The metadata columns of an ODK Central CSV export, before and after the form's fields (central-backend lib/data/briefcase.js).
+ODK_BEFORE = ["SubmissionDate", "meta-instanceID"]
+ODK_AFTER = [
+    "KEY", "SubmitterID", "SubmitterName", "AttachmentsPresent", "AttachmentsExpected", "Status", "ReviewState",
+    "DeviceID", "Edits", "FormVersion",
+]  # fmt: skip
+
+
+def odk_export(wave: pd.DataFrame, position: int, version: str = "2026010101") -> str:
+    """One wave as ODK Central's CSV export of the fielded XLSForm (``impact field --format xlsform``): the
+    submission date and instance id first, the fields by their XML names (flat form: no group paths), then
+    Central's own columns. Blank answers stay blank, as Central writes an unanswered question."""
+    rows = len(wave)
+    day = pd.Timestamp("2026-01-05", tz="UTC") + pd.Timedelta(weeks=WAVE_WEEKS * position)
+    uuids = [f"uuid:{position:04x}{row:04x}-0000-4000-8000-{position:04x}{row:08x}" for row in range(rows)]
+    items = [c for c in wave.columns if c not in (ID_COLUMN, COHORT_COLUMN, ARM_COLUMN)]
+    body = wave.astype({item: "Int64" for item in items})
+    before = pd.DataFrame(
+        {"SubmissionDate": [(day + pd.Timedelta(minutes=7 * row)).strftime("%Y-%m-%dT%H:%M:%S.000Z") for row in range(rows)],
+         "meta-instanceID": uuids}, index=body.index,
+    )  # fmt: skip
+    after = pd.DataFrame(
+        {"KEY": uuids, "SubmitterID": 5, "SubmitterName": "field-tablet-1", "AttachmentsPresent": 0, "AttachmentsExpected": 0,
+         "Status": "", "ReviewState": "", "DeviceID": "collect:demo", "Edits": 0, "FormVersion": version}, index=body.index,
+    )  # fmt: skip
+    return pd.concat([before, body, after], axis=1).to_csv(index=False, lineterminator="\n")
+
+
 def write_spss(frame: pd.DataFrame, path: Path, instruments: list[Instrument]) -> None:
     """A wave as an SPSS .sav file: value labels from the instruments, missing answers stored as a user-missing 99,
     the cohort (at baseline) as a labelled code 1, 2, 3 as SPSS users store categories; a trial's arm stays text."""
@@ -642,6 +671,8 @@ def write_demo_study(
             frame.to_excel(folder / f"{name}.xlsx", index=False, engine="openpyxl")
         elif export_format == "spss":
             write_spss(frame, folder / f"{name}.sav", instruments)
+        elif export_format == "odk":
+            (folder / f"{name}.csv").write_text(odk_export(frame, position), encoding="utf-8")
         else:
             text = qualtrics_export(frame, f"T{position + 1}_", instruments)
             (folder / f"{name}-qualtrics.csv").write_text(text, encoding="utf-8")
