@@ -318,6 +318,27 @@ def uniqueness_findings(loaded: list[tuple[str, Instrument]]) -> list[Finding]:
     return findings
 
 
+def naming_findings(instrument: Instrument, source: str) -> list[Finding]:
+    """Ids that break the portable naming rule of ``impact field`` (pipeline.fielding.NAME_RULE), with the targets they would break."""
+    from .fielding import naming_rule_breaks
+
+    return [Finding(source, "id" if line.startswith("instrument") else "items", line, "warning") for line in naming_rule_breaks(instrument)]
+
+
+def case_clash_findings(loaded: list[tuple[str, Instrument]]) -> list[Finding]:
+    """Instrument and item ids that differ only in case: one name to REDCap, XLSForm tools and most statistics packages."""
+    seen: dict[str, tuple[str, str]] = {}
+    findings = []
+    for source, instrument in loaded:
+        for name in [instrument.id, *instrument.item_ids]:
+            first = seen.setdefault(name.casefold(), (name, source))
+            if first[0] != name:
+                findings.append(
+                    Finding(source, "items" if name != instrument.id else "id", f"'{name}' clashes with '{first[0]}' ({first[1]}) ignoring case; fielded names must be unique ignoring case", "warning")
+                )
+    return findings
+
+
 def display_path(path: Path) -> str:
     """A path as the user would type it: relative to the working folder when inside it."""
     try:
@@ -363,7 +384,9 @@ def check_files(files: list[Path], strict: bool = False) -> tuple[list[Finding],
             continue
         loaded.append((source, instrument))
         findings += definition_findings(instrument, source)
+        findings += naming_findings(instrument, source)
     findings += uniqueness_findings(loaded)
+    findings += case_clash_findings(loaded)
     if strict:
         findings = [Finding(f.source, f.field, f.message, "error") for f in findings]
     return findings, len(loaded)

@@ -303,3 +303,18 @@ def test_field_refuses_the_study_folder_and_foreign_files(tmp_path, capsys):
     (out / "records.csv").write_text("record_id\n")
     assert main(["field", str(folder), "--format", "redcap", "--out", str(out)]) == 2
     assert "records.csv" in capsys.readouterr().err
+
+
+def test_instruments_check_reports_ids_that_break_the_naming_rule(tmp_path):
+    from pipeline.instrument_check import check_files, files_to_check
+
+    text = (LIBRARY / "swls.yaml").read_text().replace("id: swls\n", "id: Swls_long_name_of_thirty_chars\n", 1).replace("swls_", "Swls_")
+    (tmp_path / "Swls_long_name_of_thirty_chars.yaml").write_text(text)
+    findings, loaded = check_files(files_to_check([tmp_path]))
+    lines = [str(f) for f in findings]
+    assert any("instrument id 'Swls_long_name_of_thirty_chars'" in line and "26 characters" in line for line in lines), lines
+    assert any("item id 'Swls_1'" in line and "REDCap (lower case only)" in line for line in lines)
+    assert any("'Swls_1' clashes with 'swls_1'" in line for line in lines)
+    assert all(f.severity == "warning" for f in findings)
+    library, _ = check_files(files_to_check([]), strict=True)
+    assert library == []
