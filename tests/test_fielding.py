@@ -15,11 +15,11 @@ from pipeline.cli import main
 from pipeline.errors import PipelineError
 from pipeline.fielding import NAME_RULE, PLACEHOLDER, REDCAP_HEADERS, build_redcap, build_xlsform, naming_rule_breaks
 from pipeline.instruments import find_instrument, load_instrument
-from pipeline.run import run_study
+from pipeline.run import run_study, write_outputs
 from pipeline.simulate import simulate_study, write_demo_study
 from pipeline.study import load_study
 
-from .conftest import DEMO, LIBRARY
+from .conftest import DEMO, LIBRARY, output_text
 
 PARTICIPANTS = 40
 SEED = 5
@@ -265,9 +265,15 @@ def test_round_trip_xlsform_scores_like_the_csv_demo(tool, fielded_xlsform, csv_
             for column in ["meta/instanceID", "_id", "_uuid", "_submission_time", "_validation_status", "_notes", "_status",
                            "_submitted_by", "__version__", "_tags", "_index"]:  # fmt: skip
                 export[column] = "x"
+            export["_submitted_by"] = "ana.example@example.org"
+        else:
+            export["SubmitterName"] = "Ana Example-Submitter"
         export.to_csv(folder / f"{wave}.csv", index=False)
     run = run_study(load_study(folder))
     pd.testing.assert_frame_equal(scores_of(run), csv_scores)
+    # The tools' metadata are never items and never reach an output (a submitter's name or address identifies a person).
+    text = output_text(write_outputs(run, tmp_path / "out", pdf=False))
+    assert "Ana Example" not in text and "ana.example" not in text and "SubmissionDate" not in text
 
 
 # --- names and bad input ----------------------------------------------------------------------------
