@@ -38,6 +38,9 @@ TABLE_FILES = (
 )  # fmt: skip
 REPORT_FILES = ("impact-report.pdf", "impact-report.html", "technical-report.pdf", "technical-report.html")
 OUTPUT_NAMES = frozenset(TABLE_FILES + REPORT_FILES)
+#: Subfolders of a run's output folder that other commands own and a run keeps as they are
+#: (``impact field`` writes ``reports/<study>/fielding/<format>/``).
+KEPT_FOLDERS = frozenset({"fielding"})
 
 #: errno values that mean "the disk (or a quota or file-size limit) is full".
 DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
@@ -60,7 +63,11 @@ def ownership_problem(target: Path) -> str | None:
         entries = list(os.scandir(target))
     except OSError as exc:
         return f"cannot be listed ({exc.strerror}); choose a folder you can read and write"
-    foreign = [entry.name for entry in entries if entry.name not in OUTPUT_NAMES or not entry.is_file(follow_symlinks=False)]
+    foreign = [
+        entry.name for entry in entries
+        if not (entry.name in OUTPUT_NAMES and entry.is_file(follow_symlinks=False))
+        and not (entry.name in KEPT_FOLDERS and entry.is_dir(follow_symlinks=False))
+    ]  # fmt: skip
     if foreign:
         shown = ", ".join(repr(name[:40]) for name in sorted(foreign)[:3])
         more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
@@ -144,6 +151,7 @@ class OutputFolder:
         """Remove staging folders of earlier runs into this folder that were killed (we hold the lock, so none is live)."""
         for leftover in parent.glob(f".{name}.staging-*"):
             if leftover.is_dir() and not leftover.is_symlink():
+                _carry_kept(leftover, parent / name)  # a run killed between the swap and the carry-over
                 shutil.rmtree(leftover, ignore_errors=True)
 
     def write(self, name: str, content: bytes) -> Path:
@@ -166,11 +174,13 @@ class OutputFolder:
             if not target.exists():
                 os.rename(self.staging, target)
             elif _exchange(self.staging, target):
+                _carry_kept(self.staging, target)
                 shutil.rmtree(self.staging, ignore_errors=True)  # the staging path now holds the previous run
             else:
                 previous = target.parent / f".{target.name}.previous-{secrets.token_hex(4)}"
                 os.rename(target, previous)
                 os.rename(self.staging, target)
+                _carry_kept(previous, target)
                 shutil.rmtree(previous, ignore_errors=True)
         except OSError as exc:
             raise write_error(exc, self.target, "the output folder") from None
@@ -187,6 +197,14 @@ class OutputFolder:
             with suppress(OSError):
                 os.close(self._lock_fd)  # closing releases the flock
             self._lock_fd = None
+
+
+def _carry_kept(old: Path, new: Path) -> None:
+    """Move the kept subfolders (:data:`KEPT_FOLDERS`) of a previous run's folder into the new one."""
+    for name in KEPT_FOLDERS:
+        kept = old / name
+        if kept.is_dir() and not kept.is_symlink() and new.is_dir() and not (new / name).exists():
+            os.rename(kept, new / name)
 
 
 def write_error(exc: OSError, target: Path, name: str) -> PipelineError:

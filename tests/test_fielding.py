@@ -324,3 +324,11 @@ def test_instruments_check_reports_ids_that_break_the_naming_rule(tmp_path):
     assert all(f.severity == "warning" for f in findings)
     library, _ = check_files(files_to_check([]), strict=True)
     assert library == []
+
+
+def test_a_run_keeps_the_fielding_folder_of_its_output_folder(tmp_path, capsys):
+    out = tmp_path / "reports" / "demo-pilot"
+    assert main(["field", str(DEMO), "--format", "xlsform", "--out", str(out / "fielding" / "xlsform")]) == 0
+    for _ in range(2):  # into a folder holding only the fielding, then over a previous run
+        assert main(["run", str(DEMO), "--out", str(out), "--no-pdf"]) == 0
+        assert (out / "fielding" / "xlsform" / "pre.xlsx").is_file() and (out / "results.csv").is_file()
