@@ -187,8 +187,10 @@ def instrument_entry(instrument: Instrument, include_wording: bool = False) -> d
     }
 
 
-def catalogue_context(instruments: list[Instrument], generated: str, include_wording: bool = False) -> dict:
-    """The whole codebook: an overview row per scale and a section per instrument."""
+def catalogue_context(instruments: list[Instrument], generated: str, include_wording: bool = False, study: dict | None = None) -> dict:
+    """The whole codebook: an overview row per scale and a section per instrument. ``study`` (a study's
+    codebook for its field team): ``name``, ``waves`` (in words) and ``fielding`` (instrument id -> what
+    ``impact field`` writes for its items and what the researcher must do)."""
     overview = [
         {
             "instrument": instrument.label,
@@ -210,10 +212,26 @@ def catalogue_context(instruments: list[Instrument], generated: str, include_wor
         "include_wording": include_wording,
         "overview": overview,
         "primary_count": sum(row["role"] == "primary" for row in overview),
-        "instruments": [instrument_entry(instrument, include_wording) for instrument in instruments],
+        "instruments": [
+            instrument_entry(instrument, include_wording) | {"fielding": (study or {}).get("fielding", {}).get(instrument.id, "")}
+            for instrument in instruments
+        ],
+        "study": study,
     }
 
 
-def render_catalogue_html(instruments: list[Instrument], generated: str, include_wording: bool = False) -> str:
-    """The codebook as one self-contained HTML document."""
-    return render_html(catalogue_context(instruments, generated, include_wording), template="catalogue.html.j2")
+def render_catalogue_html(instruments: list[Instrument], generated: str, include_wording: bool = False, study: dict | None = None) -> str:
+    """The codebook as one self-contained HTML document (of the library, or of one study: :func:`catalogue_context`)."""
+    return render_html(catalogue_context(instruments, generated, include_wording, study), template="catalogue.html.j2")
+
+
+def study_codebook(study) -> dict:
+    """The ``study`` argument of :func:`catalogue_context` for a loaded :class:`~pipeline.study.Study`."""
+    from .fielding import item_wording
+
+    waves = [study.wave_label(wave) for wave in study.wave_names]
+    return {
+        "name": study.name,
+        "waves": ", ".join(waves[:-1]) + f" and {waves[-1]}",
+        "fielding": {instrument.id: item_wording(instrument)[1].todo for instrument in study.instruments},
+    }

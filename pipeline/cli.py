@@ -195,10 +195,22 @@ def _cmd_instruments_catalogue(args: argparse.Namespace) -> int:
     from .report import html_to_pdf, report_date
     from .outputs import write_atomic
 
-    instruments = sorted((load_instrument(path) for path in files_to_check([Path(p) for p in args.paths])), key=lambda i: i.id)
-    out_dir = Path(args.out)
+    codebook = None
+    if args.study:
+        from .catalogue import study_codebook
+        from .study import load_study
+
+        study = load_study(Path(args.study))
+        instruments, codebook = list(study.instruments), study_codebook(study)  # the study's order, its own instruments
+        default = REPORTS_DIR / Path(args.study).resolve().name / "fielding" / "codebook"
+    else:
+        instruments = sorted((load_instrument(path) for path in files_to_check([Path(p) for p in args.paths])), key=lambda i: i.id)
+        default = REPORTS_DIR / "catalogue"
+    out_dir = Path(args.out) if args.out else default
+    if args.study and out_dir.resolve().is_relative_to(Path(args.study).resolve()):
+        raise PipelineError(f"--out {str(out_dir)[:120]}: lies inside the study folder; outputs never go beside raw exports: give a folder outside it")
     out_dir.mkdir(parents=True, exist_ok=True)
-    html = render_catalogue_html(instruments, report_date(), include_wording=args.include_wording)
+    html = render_catalogue_html(instruments, report_date(), include_wording=args.include_wording, study=codebook)
     written = [write_atomic(html.encode("utf-8"), out_dir / "instrument-catalogue.html")]
     if not args.no_pdf:
         written.append(write_atomic(html_to_pdf(html), out_dir / "instrument-catalogue.pdf"))
@@ -225,7 +237,8 @@ def _add_instrument_commands(commands) -> None:
 
     catalogue = sub.add_parser("catalogue", help="write the codebook of the library as HTML and PDF")
     catalogue.add_argument("paths", nargs="*", metavar="PATH", help="extra instrument files, folders or study folders")
-    catalogue.add_argument("--out", metavar="DIR", default=str(REPORTS_DIR / "catalogue"), help="output folder (default: reports/catalogue/)")
+    catalogue.add_argument("--out", metavar="DIR", help="output folder (default: reports/catalogue/; with --study reports/<study>/fielding/codebook/)")
+    catalogue.add_argument("--study", metavar="DIR", help="the codebook of one study for its field team: its instruments, licence notes, scoring, reversed items")
     catalogue.add_argument("--no-pdf", action="store_true", help="write the HTML only")
     catalogue.add_argument(
         "--include-wording", action="store_true", help="print item wording from local overlays (licensed, local use only: never share the output)"

@@ -332,3 +332,13 @@ def test_a_run_keeps_the_fielding_folder_of_its_output_folder(tmp_path, capsys):
     for _ in range(2):  # into a folder holding only the fielding, then over a previous run
         assert main(["run", str(DEMO), "--out", str(out), "--no-pdf"]) == 0
         assert (out / "fielding" / "xlsform" / "pre.xlsx").is_file() and (out / "results.csv").is_file()
+
+
+def test_the_study_codebook_lists_the_fielded_instruments_with_what_to_do(tmp_path, capsys, demo):
+    out = tmp_path / "codebook"
+    assert main(["instruments", "catalogue", "--study", str(DEMO), "--out", str(out), "--no-pdf"]) == 0
+    html = (out / "instrument-catalogue.html").read_text(encoding="utf-8")
+    assert "Demo pilot (simulated data): the instruments fielded" in html
+    assert html.count("<dt>Fielding</dt>") == len(demo.instruments)
+    assert "item text NOT written" in html  # cdse_sf is commercial
+    assert main(["instruments", "catalogue", "--study", str(DEMO), "--out", str(DEMO / "codebook"), "--no-pdf"]) == 2
