@@ -342,3 +342,34 @@ def test_the_study_codebook_lists_the_fielded_instruments_with_what_to_do(tmp_pa
     assert html.count("<dt>Fielding</dt>") == len(demo.instruments)
     assert "item text NOT written" in html  # cdse_sf is commercial
     assert main(["instruments", "catalogue", "--study", str(DEMO), "--out", str(DEMO / "codebook"), "--no-pdf"]) == 2
+
+
+def test_a_two_group_study_with_consent_and_identifiers_fields_them_at_baseline(tmp_path):
+    from pyxform.xls2xform import convert
+
+    folder = tmp_path / "trial"
+    shutil.copytree(DEMO.parent / "demo-trial", folder)
+    text = (folder / "study.yaml").read_text()
+    text += "identifiers: [contact_email]\ndata:\n  consent: {column: consent}\n"
+    (folder / "study.yaml").write_text(text)
+    study = load_study(folder)
+    rows = build_redcap(study).tables["data-dictionary.csv"]
+    assert redcap_dictionary_problems(rows) == []
+    fields = {row[0]: row for row in rows[1:] if row[1] == "participant"}
+    assert fields["consent"][3] == "radio" and fields["consent"][5].startswith("1, I agree")
+    assert fields["arm"][3] == "radio" and "program, " in fields["arm"][5] and "waitlist, " in fields["arm"][5]
+    assert fields["contact_email"][10] == "y"
+    out = tmp_path / "xlsform"
+    assert main(["field", str(folder), "--format", "xlsform", "--out", str(out)]) == 0
+    assert convert(xlsform=str(out / "pre.xlsx")).warnings == []
+    returning = (out / "study.yaml").read_text()
+    assert "groups:" in returning and "consent:" in returning
+
+
+def test_a_response_code_without_an_anchor_is_named_in_one_line(demo):
+    from pipeline.fielding import response_choices
+
+    shs = next(i for i in demo.instruments if i.id == "shs")
+    choices, note = response_choices(shs)
+    assert [code for code, _ in choices] == list(range(1, 8)) and choices[0] == (1, "1")
+    assert note.startswith("shs: no anchor label for response code 1, 2") and "\n" not in note
