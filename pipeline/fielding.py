@@ -43,7 +43,6 @@ REDCAP_HEADERS = [
     "Required Field?", "Custom Alignment", "Question Number (surveys only)", "Matrix Group Name",
     "Matrix Ranking?", "Field Annotation",
 ]  # fmt: skip
-REDCAP_FIELD_TYPES = {"text", "notes", "dropdown", "radio", "checkbox", "calc", "file", "descriptive", "slider", "yesno", "truefalse", "sql"}
 REDCAP_EVENT_HEADERS = ["event_name", "arm_num", "unique_event_name", "custom_event_label"]
 REDCAP_MAPPING_HEADERS = ["arm_num", "unique_event_name", "form"]
 REDCAP_RECORD_ID = "record_id"
@@ -309,6 +308,11 @@ def build_xlsform(study: Study, version: str, required: bool = False) -> Fielded
     lists = [(f"{i.id[:21]}_resp", f"choice list of {i.id}") for i in study.instruments]
     intros = [(f"{i.id[:20]}_intro", f"heading note of {i.id}") for i in study.instruments]
     _check_names(study, id_name, [*lists, *intros])
+    metadata = {name.casefold(): name for name in [*ODK_METADATA, *KOBO_METADATA]}
+    fielded_names = [id_name, *(f["name"] for f in study_fields(study))] + [n for i in study.instruments for n in i.item_ids]
+    for name in fielded_names:
+        if name.casefold() in metadata:
+            raise PipelineError(f"{name}: the same name as the column {metadata[name.casefold()]!r} ODK Central or KoboToolbox add to an export; rename it")
     wordings = _wordings(study, fielded)
     slug = re.sub(r"[^a-z0-9]+", "_", study.folder.resolve().name.lower()).strip("_") or "study"
     study_rows = study_fields(study)

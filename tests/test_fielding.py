@@ -373,3 +373,11 @@ def test_a_response_code_without_an_anchor_is_named_in_one_line(demo):
     choices, note = response_choices(shs)
     assert [code for code, _ in choices] == list(range(1, 8)) and choices[0] == (1, "1")
     assert note.startswith("shs: no anchor label for response code 1, 2") and "\n" not in note
+
+
+def test_a_field_named_like_a_tools_metadata_column_is_refused(tmp_path):
+    folder = tmp_path / "study"
+    shutil.copytree(DEMO, folder)
+    (folder / "study.yaml").write_text((folder / "study.yaml").read_text().replace("subgroups: [cohort]", "subgroups: [start]"))
+    with pytest.raises(PipelineError, match="'start' ODK Central or KoboToolbox add"):
+        build_xlsform(load_study(folder), version="2026010101")
