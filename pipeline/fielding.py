@@ -339,7 +339,7 @@ def build_xlsform(study: Study, version: str, required: bool = False) -> Fielded
                 survey.append([f"select_one {list_name}", item.id, wordings[instrument.id][item.id], yes, "", "", "likert"])
         settings = [["form_title", "form_id", "version"], [f"{study.name} - {study.wave_label(wave)}"[:80], f"{slug}_{wave}", version]]
         fielded.workbooks[f"{wave}.xlsx"] = {"survey": survey, "choices": choice_rows, "settings": settings}
-    waves = {wave: {"file": f"{wave}.csv", "format": "csv"} for wave in study.wave_names}
+    waves = {wave: {"file": f"{wave}.csv", "format": "odk"} for wave in study.wave_names}
     fielded.texts["study.yaml"] = returning_study_yaml(study, id_name, waves)
     fielded.notes.append(
         "ODK Central / KoboToolbox: upload each <wave>.xlsx as its own form; export the submissions as CSV with XML names "

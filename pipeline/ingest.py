@@ -12,6 +12,8 @@ Formats (``format:`` of a wave in ``study.yaml``; see the README, "Export format
   or the legacy 2-row form (``V1`` .. ``V10`` then the metadata names in row 2);
 * ``redcap``: a REDCap records export (one file for both waves, told apart by
   ``redcap_event_name``).
+* ``odk``: the CSV export of an XLSForm from ODK Central or KoboToolbox (one header row of XML
+  names; the tools' metadata columns are read but never asked for, except their review state).
 
 Every cell is kept as text ("" when empty); turning text into item values is the job of
 :mod:`pipeline.validate`, which can then report each bad cell instead of a parser silently
@@ -62,7 +64,7 @@ from .study import WaveSource, delimiter_problem, text_encoding
 
 #: Spreadsheet row number of the first data row of a one-header file (the header is row 1).
 FIRST_DATA_ROW = 2
-DELIMITERS = {"csv": ",", "tsv": "\t", "qualtrics": ",", "redcap": ","}
+DELIMITERS = {"csv": ",", "tsv": "\t", "qualtrics": ",", "redcap": ",", "odk": ","}
 LIKELY_DELIMITERS = [";", "\t", "|", ","]
 IMPORT_ID = re.compile(r'^\{\s*"ImportId"\s*:')
 LEGACY_QUALTRICS = re.compile(r"^V\d+$")

@@ -419,7 +419,7 @@ WAVES_YAML = {
         "  pre: {file: pre-qualtrics.csv, format: qualtrics, column_pattern: 'T1_{item}'}\n"
         "  post: {file: post-qualtrics.csv, format: qualtrics, column_pattern: 'T2_{item}'}\n",
     ),
-    "odk": ("participant_id", "  pre: pre.csv\n  post: post.csv\n"),
+    "odk": ("participant_id", "  pre: {file: pre.csv, format: odk}\n  post: {file: post.csv, format: odk}\n"),
     "redcap": (
         "record_id",
         f"  pre: {{file: redcap.csv, format: redcap, event: {REDCAP_EVENTS['pre']}}}\n"
@@ -457,8 +457,10 @@ def redcap_event(position: int) -> str:
 
 def wave_source(export_format: str, name: str, position: int) -> dict[str, str]:
     """How study.yaml declares one wave's export (without its label and weeks)."""
-    if export_format in ("csv", "odk"):
+    if export_format == "csv":
         return {"file": f"{name}.csv"}
+    if export_format == "odk":
+        return {"file": f"{name}.csv", "format": "odk"}
     if export_format == "excel":
         return {"file": f"{name}.xlsx"}
     if export_format == "spss":
@@ -568,7 +570,8 @@ ODK_AFTER = [
 def odk_export(wave: pd.DataFrame, position: int, version: str = "2026010101") -> str:
     """One wave as ODK Central's CSV export of the fielded XLSForm (``impact field --format xlsform``): the
     submission date and instance id first, the fields by their XML names (flat form: no group paths), then
-    Central's own columns. Blank answers stay blank, as Central writes an unanswered question."""
+    Central's own columns. Blank answers stay blank, as Central writes an unanswered question. A first
+    submission for the first participant, answered all 1s, was rejected by a reviewer (``ReviewState``)."""
     rows = len(wave)
     day = pd.Timestamp("2026-01-05", tz="UTC") + pd.Timedelta(weeks=WAVE_WEEKS * position)
     uuids = [f"uuid:{position:04x}{row:04x}-0000-4000-8000-{position:04x}{row:08x}" for row in range(rows)]
@@ -582,7 +585,11 @@ def odk_export(wave: pd.DataFrame, position: int, version: str = "2026010101") -
         {"KEY": uuids, "SubmitterID": 5, "SubmitterName": "field-tablet-1", "AttachmentsPresent": 0, "AttachmentsExpected": 0,
          "Status": "", "ReviewState": "", "DeviceID": "collect:demo", "Edits": 0, "FormVersion": version}, index=body.index,
     )  # fmt: skip
-    return pd.concat([before, body, after], axis=1).to_csv(index=False, lineterminator="\n")
+    export = pd.concat([before, body, after], axis=1)
+    # A reviewer rejected a field worker's first, mistyped submission for the first participant: excluded as rejected.
+    rejected = export.iloc[[0]].assign(ReviewState="rejected", **{"meta-instanceID": "uuid:rejected-0", "KEY": "uuid:rejected-0"})
+    rejected[items] = rejected[items].apply(lambda column: column.map(lambda value: value if pd.isna(value) else 1))
+    return pd.concat([rejected, export], ignore_index=True).to_csv(index=False, lineterminator="\n")
 
 
 def write_spss(frame: pd.DataFrame, path: Path, instruments: list[Instrument]) -> None:

@@ -116,7 +116,7 @@ class WaveSource(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     file: str = Field(min_length=1)
-    format: Literal["csv", "tsv", "excel", "spss", "qualtrics", "redcap"] | None = None
+    format: Literal["csv", "tsv", "excel", "spss", "qualtrics", "redcap", "odk"] | None = None
     encoding: str = "utf-8"
     delimiter: str | None = Field(default=None, min_length=1, max_length=1)
     sheet: str | None = None

@@ -55,6 +55,7 @@ EXCLUSION_REASONS = {
     "other_event": "a REDCap row of another event (the wave of that event reads it)",
     "preview": "a Qualtrics preview or test response (Status 1, 2, 17 or a 'Preview'/'Test' label)",
     "spam": "flagged as spam by Qualtrics (Status 8, 9 or 12, or a 'Spam' label)",
+    "rejected": "a submission a reviewer rejected (ODK Central ReviewState 'rejected'; KoboToolbox validation status 'Not Approved')",
     "unfinished": "not finished (Qualtrics Finished = 0; REDCap: no form Unverified or Complete), with data.unfinished: exclude",
     "no_consent": "the baseline consent column does not hold an accepted answer (data.consent); the participant's later rows too",
     "empty": "no item of the study's instruments has a usable answer",
@@ -68,6 +69,8 @@ MISSING_MARKERS = ["na", "n/a", "#n/a", "nan", "null", "none", "-", "--", ".", "
 QUALTRICS_PREVIEW = {"1", "2", "17"}
 QUALTRICS_SPAM = {"8", "9", "12"}
 FALSE_TEXT = {"0", "false", "no"}
+#: ODK Central's review state column and KoboToolbox's validation status column (format: odk).
+ODK_REVIEW, KOBO_VALIDATION = "ReviewState", "_validation_status"
 QUALTRICS_TIMESTAMPS = ["RecordedDate", "EndDate"]
 EXCEL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
 NUMBER_THEN_LABEL = re.compile(r"^([+-]?\d+(?:\.0+)?)\s*[-\u2013=:.)]?\s*(\D.*)$")
@@ -506,6 +509,14 @@ def row_exclusions(
         rules.append(("spam", status.isin(QUALTRICS_SPAM) | status.str.contains("spam")))
         if "Finished" in table.columns and options.unfinished == "exclude":
             rules.append(("unfinished", table["Finished"].str.strip().str.casefold().isin(FALSE_TEXT)))
+    if fmt == "odk":
+        rejected = pd.Series(False, index=table.index)
+        if ODK_REVIEW in table.columns:
+            rejected |= table[ODK_REVIEW].str.strip().str.casefold().eq("rejected")
+        if KOBO_VALIDATION in table.columns:
+            status = table[KOBO_VALIDATION].str.strip().str.casefold()
+            rejected |= status.str.contains("not_approved", regex=False) | status.eq("not approved")
+        rules.append(("rejected", rejected))
     if "__consent" in text.columns:
         accepted = {normalise_label(answer) for answer in options.consent.accept}
         rules.append(("no_consent", ~text["__consent"].map(normalise_label).isin(accepted)))

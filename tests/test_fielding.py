@@ -266,11 +266,14 @@ def test_round_trip_xlsform_scores_like_the_csv_demo(tool, fielded_xlsform, csv_
                            "_submitted_by", "__version__", "_tags", "_index"]:  # fmt: skip
                 export[column] = "x"
             export["_submitted_by"] = "ana.example@example.org"
+            rejected = pd.read_csv(tmp_path / "odk" / f"{wave}.csv", dtype=str, keep_default_na=False)["ReviewState"] == "rejected"
+            export["_validation_status"] = rejected.map({True: "validation_status_not_approved", False: "validation_status_approved"})
         else:
             export["SubmitterName"] = "Ana Example-Submitter"
         export.to_csv(folder / f"{wave}.csv", index=False)
     run = run_study(load_study(folder))
     pd.testing.assert_frame_equal(scores_of(run), csv_scores)
+    assert [w.exclusions["reason"].tolist() for w in run.waves] == [["rejected"], ["rejected"]]
     # The tools' metadata are never items and never reach an output (a submitter's name or address identifies a person).
     text = output_text(write_outputs(run, tmp_path / "out", pdf=False))
     assert "Ana Example" not in text and "ana.example" not in text and "SubmissionDate" not in text

@@ -43,6 +43,8 @@ def test_every_format_scores_like_plain_csv(export_format, csv_scores, tmp_path)
     if export_format == "redcap":  # one file: each wave reads its event and counts the other's rows
         assert all(set(w.exclusions["reason"]) == {"other_event"} for w in run.waves)
         assert run.flow["rows_pre"] == PARTICIPANTS
+    if export_format == "odk":  # a submission a reviewer rejected, excluded and counted
+        assert [w.exclusions["reason"].tolist() for w in run.waves] == [["rejected"], ["rejected"]]
     if export_format == "spss":  # missing answers are stored as the user-missing code 99 and read as missing
         assert run.waves[0].problems.empty
     after = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in folder.iterdir() if path.is_file()}

@@ -12,6 +12,7 @@ from ..validate import EXCLUSION_REASONS
 REASON_WORDS = {
     "preview": "previews and tests",
     "spam": "flagged as spam",
+    "rejected": "rejected by a reviewer",
     "unfinished": "not finished",
     "no_consent": "no consent",
     "empty": "no usable answers",
