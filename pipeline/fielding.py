@@ -11,7 +11,8 @@ returns the ``study.yaml`` that reads it (research notes, designs-and-fielding.m
   ``instrument-event-mapping.csv``; the export read back is ``records.csv``.
 * **XLSForm**: one workbook per wave (``survey``, ``choices``, ``settings``), flat (no groups,
   so exports keep plain names); the export read back is ``<wave>.csv`` from ODK Central or
-  KoboToolbox, whose metadata columns (:data:`ODK_METADATA`) are never items.
+  KoboToolbox, read as ``format: odk``: the metadata columns (:data:`ODK_METADATA`,
+  :data:`KOBO_METADATA`) are never items, and a fielded name may not clash with one.
 
 Item wording: definitions hold short labels, never item text. The licensed wording of a local
 overlay is used where a licensed user has put it; otherwise the label is written marked
