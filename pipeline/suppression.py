@@ -69,11 +69,17 @@ def publish_counts(counts: dict[str, int], totals: list[tuple[str, list[str]]], 
     ``totals`` lists the additive relations, ``(total, [parts])`` with ``counts[total] ==
     sum(counts[part])``. A small count is hidden (``<t``: known to lie in 1..t − 1); a total with any
     part not shown exactly becomes the range of the sums of its parts' bounds, and that is repeated
-    until nothing changes, so no hidden count can be recovered from a total and the other parts.
+    until nothing changes, so no hidden count can be recovered from a total and the other parts. A
+    total in several relations (the people allocated to a group = those followed up at each later
+    wave + those not) takes the widest range any of them allows, so each of its hidden parts stays hidden.
 
     >>> shown = publish_counts({"read": 150, "valid": 147, "excluded": 3}, [("read", ["valid", "excluded"])], 10)
     >>> {key: str(value) for key, value in shown.items()}
     {'read': '148–156', 'valid': '147', 'excluded': '<10'}
+    >>> twice = publish_counts({"valid": 150, "post": 147, "lost_post": 3, "followup": 145, "lost_followup": 5},
+    ...                        [("valid", ["post", "lost_post"]), ("valid", ["followup", "lost_followup"])], 10)
+    >>> str(twice["valid"])
+    '146–156'
     """
     for total, parts in totals:
         if counts[total] != sum(counts[part] for part in parts):
@@ -83,12 +89,13 @@ def publish_counts(counts: dict[str, int], totals: list[tuple[str, list[str]]], 
         small = 0 < n < threshold
         shown[key] = PublishedCount(n, 1 if small else n, threshold - 1 if small else n, threshold)
     changed = True
-    while changed:  # bounds only widen, so this stops
+    while changed:  # bounds only widen and are bounded by the parts', so this stops
         changed = False
         for total, parts in totals:
             if shown[total].primary or all(shown[part].exact and not shown[part].primary for part in parts):
                 continue
             low, high = sum(shown[part].low for part in parts), sum(shown[part].high for part in parts)
+            low, high = min(low, shown[total].low), max(high, shown[total].high)  # the widest any relation of the total allows
             if (low, high) != (shown[total].low, shown[total].high):
                 shown[total] = PublishedCount(counts[total], low, high, threshold)
                 changed = True
@@ -121,10 +128,11 @@ def collapse_small_categories(categories: list[tuple[str, int]], threshold: int)
 
 # --- results tables as published ------------------------------------------------------------
 
-#: Columns of a results row that describe the variable or count people, never a score: kept when
-#: the row's statistics are withheld (counts are then shown through ``suppress_count``).
+#: Columns of a results row that describe the variable (and, in a two-group study, the group) or
+#: count people, never a score: kept when the row's statistics are withheld (counts are then shown
+#: through ``suppress_count``).
 DESCRIPTIVE_COLUMNS = (
-    "variable", "name", "instrument", "domain", "higher_is", "n_pre", "n_post", "n_pairs", "wave", "from_wave", "to_wave", "contrast",
+    "variable", "name", "group", "instrument", "domain", "higher_is", "n_pre", "n_post", "n_pairs", "wave", "from_wave", "to_wave", "contrast",
 )  # fmt: skip
 #: The outcome a withheld row is published with.
 TOO_FEW = "too few to report"
