@@ -359,3 +359,25 @@ def test_the_two_group_trajectory_draws_each_group_with_a_gap_where_withheld():
     assert lines["mean-points comparison"].count("M") == 1
     with pytest.raises(ValueError):
         charts.groups_trajectory_svg([{"label": "P", "waves": waves}], 1, 7)
+
+
+def test_a_two_wave_study_with_default_labels_and_enrolment_reads_as_well(tmp_path):
+    folder = study_copy(
+        tmp_path,
+        {
+            "  followup: {file: followup.csv, label: 6 months after, weeks: 52}\n": "",
+            "  labels: {program: Purpose Pathways, comparison: Waitlist}\n": "",
+            "id_column: participant_id\n": "id_column: participant_id\nenrolled: 320\n",
+        },
+    )
+    run = run_study(load_study(folder))
+    context = report.report_context(run)
+    assert context["headline"]["sentence"].startswith("Compared with the comparison group, participants of the program group improved more on")
+    assert [box["label"] for box in context["flow"]["main"]][0] == "enrolled" and len(context["flow"]["arms"][0]) == 3  # allocated, post, analysed
+    assert context["wave_sentences"] == [] and len(context["forest_plots"]) == 1
+    html = report.render_html(context)
+    assert "At follow-up, 18% of the allocated participants gave no valid answer" in html
+    (forest,) = svgs(html, "Forest plot of the standardized difference")
+    assert 'id="legend"' not in forest  # one interval per variable with two waves
+    technical = report.render_html(report.technical_context(run), "technical-report.html.j2")
+    assert "shs_total: post</span>" in technical and "followup" not in technical
