@@ -14,7 +14,9 @@ not tested. They describe; they do not confirm.
 
 For publication, :func:`suppress_small_subgroups` applies small-cell suppression with
 complementary suppression, so that no group of fewer than ``threshold`` participants can be read
-off the table or worked out from it and the whole-study results.
+off the table or worked out from it and the whole-study results. In a two-group study the
+subgroups are computed within each group (``StudyRun.subgroup_results`` has a leading ``group``
+column) and :func:`suppress_small_subgroups_by_group` suppresses them within each group.
 """
 
 from __future__ import annotations
@@ -178,6 +180,29 @@ def suppress_small_subgroups(table: pd.DataFrame, threshold: int) -> pd.DataFram
     return shown.reindex(columns=SUPPRESSED_COLUMNS)
 
 
+def suppress_small_subgroups_by_group(table: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """:func:`suppress_small_subgroups` within each group of a two-group study's ``subgroup_results``
+    (its leading ``group`` column, ``program`` or ``comparison``): a group's subgroups partition
+    that group's participants, whose own results the reports publish, so the complementary rule
+    runs within each group. The result keeps ``group`` first; a table without it is suppressed as one.
+
+    >>> table = pd.DataFrame({"group": ["program"] * 2 + ["comparison"] * 2, "subgroup": "site", "value": ["A", "B"] * 2,
+    ...     "variable": "x", "name": "X", "n_pairs": [4, 30, 20, 30], **dict.fromkeys(SUBGROUP_STATISTICS, 0.5)})
+    >>> suppress_small_subgroups_by_group(table, 10)[["group", "value", "n_pairs", "suppressed"]].values.tolist()
+    [['program', 'A', '<10', True], ['program', 'B', '≥10', True], ['comparison', 'A', '20', False], ['comparison', 'B', '30', False]]
+    """
+    if "group" not in table.columns:
+        return suppress_small_subgroups(table, threshold)
+    parts = []
+    for group, rows in table.groupby("group", sort=False):
+        shown = suppress_small_subgroups(rows.drop(columns="group"), threshold)
+        shown.insert(0, "group", group)
+        parts.append(shown)
+    if not parts:
+        return suppress_small_subgroups(table.drop(columns="group"), threshold).reindex(columns=["group", *SUPPRESSED_COLUMNS])
+    return pd.concat(parts, ignore_index=True)
+
+
 def _shown_count(n: int, suppressed: bool, threshold: int) -> str:
     """``n_pairs`` as published: exact when shown or 0, else ``<t`` (a small cell) or ``≥t`` (hidden to protect one)."""
     return f"\u2265{threshold}" if suppressed and n >= threshold else suppress_count(n, threshold)
@@ -185,5 +210,5 @@ def _shown_count(n: int, suppressed: bool, threshold: int) -> str:
 
 __all__ = [
     "NOT_RECORDED", "SUBGROUP_COLUMNS", "SUBGROUP_STATISTICS", "SUPPRESSED_COLUMNS",
-    "subgroup_results", "suppress_small_subgroups", "subgroup_values",
+    "subgroup_results", "suppress_small_subgroups", "suppress_small_subgroups_by_group", "subgroup_values",
 ]  # fmt: skip

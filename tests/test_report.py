@@ -127,8 +127,10 @@ def test_the_no_comparison_group_caveat_follows_the_design(minimal_study):
     from types import SimpleNamespace
 
     run = run_study(load_study(minimal_study))
-    assert report.study_design(run.study) == report.Design(comparison_group=False)  # no study can name groups yet
-    assert report.study_design(SimpleNamespace(config=SimpleNamespace(groups=["program", "waiting list"]))).comparison_group
+    assert report.study_design(run.study) == report.Design(comparison_group=False)  # no groups: in study.yaml
+    groups = SimpleNamespace(assignment="not-randomised")
+    assert report.study_design(SimpleNamespace(config=SimpleNamespace(groups=groups))) == report.Design(True, "not-randomised")
+    assert not report.Design(True, "not-randomised").randomised and report.Design(True, "randomised").randomised
     context = report.report_context(run)
     assert context["limitations"][0]["title"] == "No comparison group"
     assert "There was no comparison group" in report.render_html(context)

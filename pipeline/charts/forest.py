@@ -31,6 +31,11 @@ _FOREST_ZERO = "#444444"
 _FOREST_AXIS = "#8a9099"
 _HEX_COLOUR = re.compile("#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?")
 
+#: What the x axis shows, as its caption reads it: the words before the italic *d*, its subscript,
+#: and the words after it; and the same in plain text for the SVG's ``<title>``.
+CHANGE_AXIS = ("Standardized change", "z", " with 95% interval (right = better)")
+CHANGE_SUBJECT = "standardized change (d_z)"
+
 
 def _finite(value) -> bool:
     try:
@@ -108,7 +113,13 @@ def _prepared_point(index: int, point: dict, series: str = "") -> dict:
             "note": _clean(point.get("note", "not tested")), "series": _clean(series)}  # fmt: skip
 
 
-def forest_svg(rows: list[dict], legend: list[tuple[str, str]] | None = None, span: tuple[float, float] | None = None) -> str:
+def forest_svg(
+    rows: list[dict],
+    legend: list[tuple[str, str]] | None = None,
+    span: tuple[float, float] | None = None,
+    axis: tuple[str, str, str] = CHANGE_AXIS,
+    subject: str = CHANGE_SUBJECT,
+) -> str:
     """A forest plot of standardized change with 95% intervals as an SVG document, 174 mm wide, written by hand.
 
     ``rows`` are the variables from top to bottom, each a dict with ``label`` (str), ``estimate``,
@@ -130,6 +141,11 @@ def forest_svg(rows: list[dict], legend: list[tuple[str, str]] | None = None, sp
     is missing, e.g. "too few"), drawn one under the other within the row. ``legend`` then lists
     ``(series, shape)`` under the axis. ``span`` (low, high) widens the x axis to cover it too, so
     the parts of one plot split over pages (:func:`forest_parts`) share one axis.
+
+    ``axis`` is the x axis's caption, ``(before, subscript, after)`` around an italic *d* (by
+    default "Standardized change d_z with 95% interval (right = better)"), and
+    ``subject`` what the ``<title>`` says is plotted (:func:`forest_title`): a plot of another
+    standardized difference, e.g. between two groups, names its own.
 
     To keep the SVG quick for WeasyPrint (its time grows with elements, and circles are slow for
     it), the intervals of one colour share one ``<path>``, and so do its markers of one shape,
@@ -214,10 +230,10 @@ def forest_svg(rows: list[dict], legend: list[tuple[str, str]] | None = None, sp
     grid = " ".join(f"M {_num(x_of(t))} {_num(plot_top)} V {_num(axis_y)}" for t in ticks if t != 0)
     if grid:
         parts.append(f'<path id="grid" d="{grid}" fill="none" stroke="{_FOREST_GRID}" stroke-width="{_num(0.6 * _PT)}"/>')
-    axis = f"M {_num(plot_left)} {_num(axis_y)} H {_num(plot_right)} " + " ".join(
+    axis_path = f"M {_num(plot_left)} {_num(axis_y)} H {_num(plot_right)} " + " ".join(
         f"M {_num(x_of(t))} {_num(axis_y)} V {_num(axis_y + _FOREST_TICK)}" for t in ticks
     )
-    parts.append(f'<path id="axis" d="{axis}" fill="none" stroke="{_FOREST_AXIS}" stroke-width="{_num(0.6 * _PT)}"/>')
+    parts.append(f'<path id="axis" d="{axis_path}" fill="none" stroke="{_FOREST_AXIS}" stroke-width="{_num(0.6 * _PT)}"/>')
     parts.append(
         f'<path id="zero" d="M {_num(x_of(0))} {_num(plot_top)} V {_num(axis_y)}" fill="none" '
         f'stroke="{_FOREST_ZERO}" stroke-width="{_num(0.8 * _PT)}"/>'
@@ -230,11 +246,13 @@ def forest_svg(rows: list[dict], legend: list[tuple[str, str]] | None = None, sp
     # the next tspan: WeasyPrint ignores baseline-shift (it would draw the z on the baseline),
     # and dy moves the text the same way in browsers.
     sub, drop = _num(0.72 * _FOREST_AXIS_SIZE), _num(0.22 * _FOREST_AXIS_SIZE)
+    caption_w = _text_width(f"{axis[0]} d{axis[2]}", _FOREST_AXIS_SIZE) + _text_width(axis[1], 0.72 * _FOREST_AXIS_SIZE)
+    caption_x = min((plot_left + plot_right) / 2, _FOREST_W - _FOREST_MARGIN - caption_w / 2)  # a long caption stays on the page
     parts.append(
-        f'<text id="x-label" x="{_num((plot_left + plot_right) / 2)}" y="{_num(title_y)}" text-anchor="middle" '
-        f'font-size="{_num(_FOREST_AXIS_SIZE)}" fill="{TEXT}">Standardized change <tspan font-style="italic">d</tspan>'
-        f'<tspan class="subscript" font-style="italic" font-size="{sub}" dy="{drop}">z</tspan>'
-        f'<tspan dy="-{drop}"> with 95% interval (right = better)</tspan></text>'
+        f'<text id="x-label" x="{_num(caption_x)}" y="{_num(title_y)}" text-anchor="middle" '
+        f'font-size="{_num(_FOREST_AXIS_SIZE)}" fill="{TEXT}">{escape(axis[0])} <tspan font-style="italic">d</tspan>'
+        f'<tspan class="subscript" font-style="italic" font-size="{sub}" dy="{drop}">{escape(axis[1])}</tspan>'
+        f'<tspan dy="-{drop}">{escape(axis[2])}</tspan></text>'
     )
     if headings:
         parts.append(
@@ -265,7 +283,7 @@ def forest_svg(rows: list[dict], legend: list[tuple[str, str]] | None = None, sp
         legend_y = title_y + 7 * _PT + 0.76 * _FOREST_LABEL_SIZE
         parts.append(_legend(legend, (plot_left + plot_right) / 2, legend_y))
         height = math.ceil(legend_y + 0.24 * _FOREST_LABEL_SIZE + _FOREST_MARGIN + 4)
-    title = escape(forest_title(rows))
+    title = escape(forest_title(rows, subject))
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{_FOREST_W / 4:g}mm" height="{_num(height / 4)}mm" '
         f'viewBox="0 0 {_FOREST_W} {height}" font-family="{FONT_FAMILY}">\n'
@@ -273,10 +291,17 @@ def forest_svg(rows: list[dict], legend: list[tuple[str, str]] | None = None, sp
     )
 
 
-def forest_parts(rows: list[dict], legend: list[tuple[str, str]] | None = None, max_height: float = 850) -> list[str]:
+def forest_parts(
+    rows: list[dict],
+    legend: list[tuple[str, str]] | None = None,
+    max_height: float = 850,
+    axis: tuple[str, str, str] = CHANGE_AXIS,
+    subject: str = CHANGE_SUBJECT,
+) -> list[str]:
     """:func:`forest_svg` of ``rows`` split into parts no taller than ``max_height`` px of the
     viewBox (850 px is 212 mm: one page with its heading), at row boundaries, every part on the
-    same x axis (a continued domain names itself again at the top of its part). One part when it fits.
+    same x axis (a continued domain names itself again at the top of its part). One part when it
+    fits. ``axis`` and ``subject`` as :func:`forest_svg`'s.
     """
     values = [0.0]
     for row in rows:
@@ -289,12 +314,12 @@ def forest_parts(rows: list[dict], legend: list[tuple[str, str]] | None = None, 
 
     parts, current = [], []
     for row in rows:
-        if current and height(forest_svg(current + [row], legend, span)) > max_height:
+        if current and height(forest_svg(current + [row], legend, span, axis, subject)) > max_height:
             parts.append(current)
             current = []
         current.append(row)
     parts.append(current)
-    return [forest_svg(part, legend, span) for part in parts]
+    return [forest_svg(part, legend, span, axis, subject) for part in parts]
 
 
 def _marker_path(shape: str, colour: str, width: float, d: str, kind: str) -> str:
@@ -321,8 +346,8 @@ def _legend(entries: list[tuple[str, str]], centre: float, y: float) -> str:
     return f'<g id="legend" font-size="{_num(size)}" fill="{TEXT}">{"".join(marks)}{"".join(texts)}</g>'
 
 
-def forest_title(rows: list[dict]) -> str:
-    """The forest plot in one sentence (its SVG ``<title>``).
+def forest_title(rows: list[dict], subject: str = CHANGE_SUBJECT) -> str:
+    """The forest plot of ``subject`` in one sentence (its SVG ``<title>``).
 
     >>> forest_title([{"label": "Hope (AHS)", "estimate": 0.79, "low": 0.58, "high": 1.0},
     ...               {"label": "Anxiety", "estimate": float("nan"), "low": float("nan"), "high": float("nan")}])
@@ -348,4 +373,4 @@ def forest_title(rows: list[dict]) -> str:
             parts.append(f"{label}: {each}")
         else:
             parts.append(f"{label} {point(row)}")
-    return "Forest plot of standardized change (d_z) with 95% intervals, right = better: " + "; ".join(parts)
+    return f"Forest plot of {_clean(subject)} with 95% intervals, right = better: " + "; ".join(parts)

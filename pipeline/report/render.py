@@ -27,7 +27,11 @@ def template_environment() -> jinja2.Environment:
     return environment
 
 
-def render_html(context: dict, template: str = "impact-report.html.j2") -> str:
+def render_html(context: dict, template: str | None = None) -> str:
+    """``context`` rendered by ``template``; by default the impact report's, for a study with a
+    comparison group (``context["names"]``) ``impact-report-groups.html.j2``."""
+    if template is None:
+        template = "impact-report-groups.html.j2" if "names" in context else "impact-report.html.j2"
     return template_environment().get_template(template).render(**context)
 
 
@@ -56,7 +60,7 @@ def render_reports(run, provenance: dict | None = None) -> dict[str, bytes]:
     variant = study.config.report.pdf_variant
     outputs, documents = {}, {}
     for name, context, template in [
-        ("impact-report", report_context(run, provenance), "impact-report.html.j2"),
+        ("impact-report", report_context(run, provenance), None),
         ("technical-report", technical_context(run, provenance), "technical-report.html.j2"),
     ]:
         outputs[f"{name}.html"] = render_html(context | {"logo": logo_data}, template).encode("utf-8")

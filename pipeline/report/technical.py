@@ -4,6 +4,11 @@ The tables' columns, their order and how each value is shown come from :mod:`pip
 (a column's group and kind); only the titles and captions are written here, keyed by group id.
 With three or more waves the report adds every contrast of ``changes.csv`` and the wave means
 of ``trajectory.csv``, published through the same small-cell rules (:mod:`pipeline.suppression`).
+
+A study with a comparison group (:func:`group_technical_context`) has every column of
+``comparison.csv`` in its tables (one row per variable and later wave), ``retention.csv``, and
+each group's own tables: ``changes.csv``, ``trajectory.csv``, the reliability of ``results``
+within each group and ``attrition.csv``, every row naming its group; subgroups by group.
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ import math
 
 import pandas as pd
 
-from ..schema import ATTRITION, CHANGES, RESULTS, TABLES, TRAJECTORY
-from ..suppression import publishable_attrition
+from ..schema import ATTRITION, CHANGES, COMPARISON, RESULTS, RETENTION, TABLES, TRAJECTORY
+from ..suppression import TOO_FEW, publishable_attrition
 from .context import common_context, published_tables, run_provenance
+from .design import study_design
 from .ordering import domain_order, ordered_by_variable, ordered_for_display
 from .subgroups import subgroup_table
+from .words import group_names
 
 #: Title and caption of each group of results.csv columns (:meth:`pipeline.schema.Table.grouped`),
 #: and the columns shown first when the caption reads them first (the rest follow the schema).
@@ -32,6 +39,15 @@ GROUP_TEXT = {
     "change_tests": ("Change at every wave: tests and effect sizes", "Student's paired t, d_z with its noncentral-t interval, d_av and the Wilcoxon signed-rank check of each contrast; p_holm and p_fdr adjust across all variables within one contrast."),
     "change_model": ("Change at every wave: mixed model and equivalence", "The contrast of the intention-to-treat mixed model (one fit per variable on every wave; Satterthwaite df and t, lmerTest); tost_low, tost_high and p_tost: the paired equivalence test (TOST) of a maintenance contrast against \u00b1 the margin in d_z \u00d7 sd_diff, when analysis.maintenance_margin_dz is set."),
     "trajectory": ("Trajectory: the mean at every wave", "n, mean and SD of everyone scored at that wave; lmm_mean with its SE, Satterthwaite df and 95% t interval: the mixed model's mean at that wave (emmeans)."),
+    "comparison_descriptives": ("Between groups: descriptives", "Each row is one variable at one later wave, program against comparison; over the participants of each group scored at baseline and at that wave: n, means and SDs (n \u2212 1) at baseline (from) and at that wave (to), and r, each group's Pearson correlation of the two scores."),
+    "baseline_balance": ("Between groups: baseline balance", "Over everyone scored at baseline in each group; baseline_smd is Hedges' g as the What Works Clearinghouse computes it, (1 \u2212 3 / (4N \u2212 9)) \u00d7 (program \u2212 comparison) / pooled SD, and baseline_equivalence its reading: equivalent (|g| \u2264 0.05), adjustment needed (0.05\u20130.25), not equivalent (> 0.25)."),
+    "ancova": ("Between groups: ANCOVA", "lm(to ~ from + group) by least squares over the pairs (Vickers & Altman, 2001): ancova_diff = program \u2212 comparison with its 95% t interval on N \u2212 3 df; adj_mean_*: the adjusted means at the grand baseline mean (emmeans); ancova_slope: the common slope on the baseline score."),
+    "difference_in_differences": ("Between groups: difference in differences", "Student's two-sample t on the change scores (t.test(change ~ group, var.equal = TRUE)): did_diff = program's mean change \u2212 comparison's."),
+    "effect_size": ("Between groups: standardized difference", "Morris's (2008) d_ppc2: c_P \u00d7 (difference in mean change) / pooled baseline SD, c_P = 1 \u2212 3 / (4(n_P + n_C \u2212 2) \u2212 1), with d \u00b1 1.96 \u221av from his eq. 25; d_ppc2_rho: the pooled within-group correlation used in v."),
+    "comparison_model": ("Between groups: intention-to-treat mixed model", "lmer(score ~ wave * group + (1 | participant)) by REML on every available score of the allocated participants: the wave \u00d7 group interaction for that wave, (program at wave \u2212 at baseline) \u2212 (comparison at wave \u2212 at baseline), with Satterthwaite df and t (lmerTest); lmm_n: participants in the fit."),
+    "multiplicity": ("Between groups: multiplicity and outcome", "p_holm and p_fdr adjust the ANCOVA p, did_p_holm and did_p_fdr the difference in differences p, across the variables within each wave (Holm, 1979; Benjamini & Hochberg, 1995); outcome reads the chosen correction against alpha with the direction of improvement (the ANCOVA's when randomised; without randomisation only where both analyses agree)."),
+    "retention": ("Retention by group", "Per later wave: allocated (accepted at baseline in each group) and followed (accepted at baseline and at that wave), attrition per group, overall, and differential (the absolute difference of the two groups' attrition, in percentage points), as the What Works Clearinghouse defines them, with its attrition level under the study's boundary (the boundary's table read from the R package baselinr, a secondary source, not from the handbook)."),
+    "reliability_by_group": ("Each group: reliability", "Cronbach's alpha over each group's participants who answered every item at that time (n beside it); McDonald's omega total, one factor (minres)."),
 }  # fmt: skip
 SHOWN_FIRST = {"assumptions": ("shapiro_p",)}
 
@@ -48,6 +64,10 @@ TECHNICAL_GROUPS = [(*GROUP_TEXT[group], group_columns(RESULTS, group)) for grou
 #: The three tables of changes.csv and the table of trajectory.csv (three or more waves only).
 CHANGE_GROUPS = [(*GROUP_TEXT[group], group_columns(CHANGES, group)) for group in CHANGES.grouped()]
 TRAJECTORY_GROUP = (*GROUP_TEXT["trajectory"], group_columns(TRAJECTORY, "trajectory"))
+#: Every comparison.csv column in the technical report of a two-group study, by the schema's groups.
+COMPARISON_GROUPS = [(*GROUP_TEXT[group], group_columns(COMPARISON, group)) for group in COMPARISON.grouped()]
+#: retention.csv's columns but its row label (the wave).
+RETENTION_COLUMNS = [column for column in RETENTION.names if column not in ("wave", "note")]
 
 
 def _kinds() -> dict:
@@ -90,12 +110,18 @@ def column_classes(columns: list[str]) -> list[str]:
 
 
 def technical_tables(
-    results: pd.DataFrame, order: list[str] | None = None, groups: list | None = None, contrasts: bool = False, variables: list[str] | None = None
+    results: pd.DataFrame,
+    order: list[str] | None = None,
+    groups: list | None = None,
+    contrasts: bool = False,
+    variables: list[str] | None = None,
+    by_group: bool = False,
 ) -> list[dict]:
     """The technical report's tables of a published table, one per group of ``groups`` (default:
     :data:`TECHNICAL_GROUPS`, every column of results.csv); rows by domain in ``order``, or, for a
     table without domains, in the order of ``variables``. With ``contrasts`` (changes.csv,
-    trajectory.csv) each row's label also names its waves."""
+    trajectory.csv, comparison.csv) each row's label also names its waves (and its group, in a
+    two-group study's own tables); with ``by_group`` (a two-group study's results by group) its group."""
     rows = ordered_for_display(results, order) if variables is None else ordered_by_variable(results, variables)
     tables = []
     for title, caption, columns in split_wide(TECHNICAL_GROUPS if groups is None else groups):
@@ -103,10 +129,12 @@ def technical_tables(
             {
                 "title": title,
                 "caption": caption,
+                "label": "Variable",
                 "columns": columns,
                 "kinds": column_classes(columns),
                 "rows": [
-                    {"sub": row_label(row) if contrasts else row["variable"], "name": row["name"], "cells": [format_technical(row[c], c) for c in columns]}
+                    {"sub": row_label(row) if contrasts else f"{row['variable']}, {row['group']}" if by_group else row["variable"], "name": row["name"],
+                     "cells": [format_technical(row[c], c) for c in columns]}  # fmt: skip
                     for _, row in rows.iterrows()
                 ],
             }
@@ -131,10 +159,12 @@ def split_wide(groups: list) -> list:
 
 
 def row_label(row) -> str:
-    """The small line under a row's name in a table of contrasts or waves: its variable and its waves."""
+    """The small line under a row's name in a table of contrasts or waves: its variable and its
+    waves (and, in a two-group study's own tables, its group)."""
+    variable = f"{row['variable']}, {row['group']}" if "group" in row.index else row["variable"]
     if "to_wave" in row.index:
-        return f"{row['variable']}: {row['from_wave']} \u2192 {row['to_wave']}"
-    return f"{row['variable']}: {row['wave']}"
+        return f"{variable}: {row['from_wave']} \u2192 {row['to_wave']}"
+    return f"{variable}: {row['wave']}"
 
 
 def wave_sections(run, published: dict, order: list[str], threshold: int) -> list[dict]:
@@ -174,6 +204,8 @@ def technical_context(run, provenance: dict | None = None) -> dict:
     change, attrition, the mixed model, instruments and the run manifest (no participant ids);
     with three or more waves also every contrast and the trajectory."""
     provenance = provenance or run_provenance(run)
+    if study_design(run.study).comparison_group:
+        return group_technical_context(run, provenance)
     threshold = run.study.config.report.suppression_threshold
     published = published_tables(run, threshold)
     results = published["results"]
@@ -188,7 +220,7 @@ def technical_context(run, provenance: dict | None = None) -> dict:
     several = len(run.study.wave_names) > 2
     attrition_columns = [column for column in ATTRITION.grouped()["attrition"] if several or column != "wave"]
     attrition = [
-        {"name": row["name"], "instrument": row["instrument"], "cells": [format_technical(row[c], c) for c in attrition_columns], "note": row["note"]}
+        {"name": row["name"], "instrument": row["instrument"], "group": None, "cells": [format_technical(row[c], c) for c in attrition_columns], "note": row["note"]}
         for _, row in publishable_attrition(run.attrition, context["threshold"]).iterrows()
     ]
     non_normal = results.loc[results["shapiro_p"] < 0.05]
@@ -204,5 +236,93 @@ def technical_context(run, provenance: dict | None = None) -> dict:
         "non_normal": non_normal["name"].tolist(),
         "disagree": disagree["name"].tolist(),
         "subgroups": subgroup_table(run, context["threshold"]),
+        "manifest": provenance,
+        "two_groups": False,
+    }
+
+
+def group_technical_context(run, provenance: dict | None = None) -> dict:
+    """Everything the technical report of a two-group study shows, as published
+    (:func:`pipeline.report.context.published_tables`): every column of ``comparison.csv`` in the
+    tables of its schema groups (a row per variable and later wave), then ``retention.csv`` and
+    each group's own tables (``changes.csv``, ``trajectory.csv``, reliability from each group's
+    baseline \u2192 primary results), the assumptions, each group's attrition, subgroups by group,
+    the instruments and the manifest. The group tables describe each group; the report says they
+    are not the evidence of the program's effect (Bland & Altman, 2011)."""
+    provenance = provenance or run_provenance(run)
+    study = run.study
+    threshold = study.config.report.suppression_threshold
+    published = published_tables(run, threshold)
+    results, comparison = published["results"], published["comparison"]
+    context = common_context(run, provenance, results)
+    order = domain_order(study)
+    names = group_names(study)
+    variables = ordered_for_display(results, order)["variable"].tolist()
+    label = {role: names[role] for role in ("program", "comparison")}
+    notes = [
+        {"name": f"{row['name']} ({row['wave']})", "note": row["note"]}
+        for _, row in ordered_by_variable(comparison, variables).iterrows()
+        if isinstance(row["note"], str) and row["note"]
+    ]
+    retention = published["retention"]
+    retention_table = {
+        "title": GROUP_TEXT["retention"][0],
+        "caption": f"{GROUP_TEXT['retention'][1]} Counts from 1 to {threshold - 1} are shown as \u201c<{threshold}\u201d; a total that would "
+        "give one away is shown as a range, and a percentage that would as \u2014.",
+        "label": "Wave",
+        "columns": RETENTION_COLUMNS,
+        "kinds": column_classes(RETENTION_COLUMNS),
+        "rows": [
+            {"name": study.wave_label(row["wave"]), "sub": row["wave"] + (f"; {row['note']}" if row["note"] else ""), "cells": [format_technical(row[c], c) for c in RETENTION_COLUMNS]}
+            for _, row in retention.iterrows()
+        ],
+    }
+    within = "Each group's own figures, for describing it: they are never the evidence of the program's effect, which is the comparison above (Bland & Altman, 2011). "
+    reliability = [(*GROUP_TEXT["reliability_by_group"], group_columns(RESULTS, "reliability"))]
+    sections = [
+        {"id": "retention", "title": "Attrition by group", "intro": "", "tables": [retention_table]},
+        {
+            "id": "changes",
+            "title": "Each group's change",
+            "intro": within + f"Rows name the variable, the group ({label['program']}: program; {label['comparison']}: comparison) and the waves; "
+            "p_holm and p_fdr adjust across the variables within each group and contrast, and the lmm_* figures come from the two-group model.",
+            "tables": technical_tables(published["changes"], order, CHANGE_GROUPS, contrasts=True, variables=variables),
+        },
+        {
+            "id": "trajectory",
+            "title": "Each group's trajectory",
+            "intro": within + f"Withheld (\u2014): the mean and SD of a wave scored for fewer than {threshold} people of a group, or whose "
+            f"mean beside a published paired mean would give away the scores of the 1 to {threshold - 1} people between them; every "
+            "mixed-model figure of a variable whose model has such a small part (the model is one fit for both groups).",
+            "tables": technical_tables(published["trajectory"], order, [TRAJECTORY_GROUP], contrasts=True, variables=variables),
+        },
+        {
+            "id": "reliability",
+            "title": "Each group's reliability",
+            "intro": f"At {study.wave_label(study.baseline)} (pre) and {study.wave_label(study.primary)} (post), within each group.",
+            "tables": technical_tables(published["group_results"], order, reliability, contrasts=False, variables=variables, by_group=True),
+        },
+    ]
+    attrition_columns = [column for column in ATTRITION.grouped()["attrition"] if len(study.wave_names) > 2 or column != "wave"]
+    attrition = [
+        {"name": row["name"], "instrument": row["instrument"], "group": label[row["group"]], "cells": [format_technical(row[c], c) for c in attrition_columns], "note": row["note"]}
+        for _, row in ordered_by_variable(published["attrition"], variables).iterrows()
+    ]
+    withheld = int((results["outcome"] == TOO_FEW).sum())
+    return context | {
+        "two_groups": True,
+        "names": names,
+        "design": study_design(study),
+        "tables": technical_tables(comparison, order, COMPARISON_GROUPS, contrasts=True, variables=variables),
+        "wave_sections": sections,
+        "notes": notes,
+        "withheld": withheld,
+        "attrition_columns": attrition_columns,
+        "attrition_kinds": column_classes(attrition_columns),
+        "attrition": attrition,
+        "several_waves": len(study.wave_names) > 2,
+        "non_normal": [],
+        "disagree": [],
+        "subgroups": subgroup_table(run, threshold),
         "manifest": provenance,
     }

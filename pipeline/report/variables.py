@@ -1,5 +1,7 @@
 """The variable-by-variable section: one panel per variable with its sentence, paired slopes (two
-waves) or the trajectory of its model means (three or more), and its reliable-change bar."""
+waves) or the trajectory of its model means (three or more), and its reliable-change bar; in a
+study with a comparison group, the between-group result and both groups' trajectories
+(:func:`comparison_panels`)."""
 
 from __future__ import annotations
 
@@ -8,10 +10,16 @@ import math
 import pandas as pd
 from markupsafe import Markup
 
-from ..charts import CHANGED, IMPROVED, NEUTRAL, WORSENED, paired_slopes_svg, svg_data_uri, trajectory_svg, trajectory_title
+from ..charts import (
+    CHANGED, IMPROVED, NEUTRAL, WORSENED, groups_trajectory_svg, groups_trajectory_title, paired_slopes_svg, svg_data_uri, trajectory_svg,
+    trajectory_title,
+)  # fmt: skip
 from ..suppression import TOO_FEW, collapse_small_categories, suppress_count
 from .ordering import domain_order, ordered_for_display
-from .words import DIRECTION_WORDS, change_in_words, effect_size_in_words, format_number, format_p, label_in_sentence
+from .words import (
+    COMPARISON_OUTCOME_WORDS, DIRECTION_WORDS, change_in_words, difference_amount, effect_size_in_words, format_number, format_p,
+    label_in_sentence,
+)  # fmt: skip
 
 RCI_ORDER = {
     "directional": [("improved", "improved"), ("unchanged", "no reliable change"), ("deteriorated", "deteriorated")],
@@ -202,3 +210,127 @@ def panel_sentence(row, low: float, high: float, correction: str, study=None) ->
     return Markup("Mean {} before and {} after: {} (d<sub>z</sub> {}, {}; adjusted p {}).").format(
         format_number(row["mean_pre"]), format_number(row["mean_post"]), *numbers
     )
+
+
+# --- two groups -----------------------------------------------------------------------------
+
+def comparison_panels(
+    run, threshold: int, ranges: dict, correction: str, results: pd.DataFrame, comparison: pd.DataFrame,
+    trajectory: pd.DataFrame, names: dict, design,
+) -> list[dict]:  # fmt: skip
+    """One panel per variable of a two-group study: the between-group result in a sentence and
+    both groups' trajectories in one chart (:func:`pipeline.charts.groups_trajectory_svg`: each
+    group's mixed-model mean at every wave with its 95% interval, from the published
+    ``trajectory``). ``results`` (the primary endpoint) and ``comparison`` (every later wave) as
+    published; a withheld variable gets no chart and no number. The chart describes each group;
+    the sentence, not the chart, carries the comparison."""
+    study = run.study
+    means = dict(tuple(trajectory.groupby("variable", sort=False))) if not trajectory.empty else {}
+    others = comparison.set_index(["variable", "wave"]) if not comparison.empty else None
+    panels, position_in_domain = [], {}
+    for _, row in ordered_for_display(results, domain_order(study)).iterrows():
+        domain = row["domain"] or "other"
+        position_in_domain[domain] = position_in_domain.get(domain, -1) + 1
+        low, high = ranges[row["variable"]]
+        shown = row["outcome"] != TOO_FEW
+        chart = groups_trajectory_panel(study, row, means.get(row["variable"]), low, high, names) if shown else {}
+        panels.append(
+            {
+                "name": row["name"],
+                "instrument": row["instrument"],
+                "domain": domain,
+                "left": position_in_domain[domain] % 2 == 0,
+                "direction": DIRECTION_WORDS[row["higher_is"]],
+                "n_pairs": f"{suppress_count(int(row['n_program']), threshold)} and {suppress_count(int(row['n_comparison']), threshold)}",
+                "outcome": row["outcome"],
+                "sentence": comparison_sentence(row, low, high, correction, study, names, design),
+                "later": comparison_wave_lines(study, row, others, correction) if others is not None else [],
+                "trajectory": chart.get("svg"),
+                "trajectory_alt": chart.get("alt", ""),
+                "chart_note": chart.get("note", ""),
+                "suppressed": not shown,
+            }
+        )
+    return panels
+
+
+def groups_trajectory_panel(study, row, trajectory: pd.DataFrame | None, low: float, high: float, names: dict) -> dict:
+    """Both groups' trajectory chart of one variable from its published trajectory rows (``group``
+    column): the SVG as a ``data:`` URL and its alt text, or a note when neither group has two waves' means."""
+    if trajectory is None:
+        return {"note": "No chart: the mixed model gave no means for this variable."}
+    series = []
+    for role in ("program", "comparison"):
+        by_wave = trajectory.loc[trajectory["group"] == role].set_index("wave")
+        waves = [
+            {
+                "label": study.wave_label(wave),
+                "weeks": study.config.waves[wave].weeks,
+                **{key: by_wave.loc[wave, column] if wave in by_wave.index else float("nan")
+                   for key, column in (("mean", "lmm_mean"), ("low", "lmm_ci_low"), ("high", "lmm_ci_high"))},
+            }
+            for wave in study.wave_names
+        ]  # fmt: skip
+        series.append({"label": names[role], "waves": waves})
+    if all(sum(not math.isnan(float(wave["mean"])) for wave in group["waves"]) < 2 for group in series):
+        return {"note": "No chart: the model's means are withheld, because too few people answered at some wave."}
+    scale = f"{format_number(low, 0)}\u2013{format_number(high, 0)}"
+    return {
+        "svg": svg_data_uri(groups_trajectory_svg(series, low, high, row["name"])),
+        "alt": f"{groups_trajectory_title(series, row['name'])}, on the {scale} scale.",
+    }
+
+
+def comparison_sentence(row, low: float, high: float, correction: str, study, names: dict, design) -> Markup:
+    """The between-group result of one variable at the primary endpoint, e.g. "At End of program,
+    adjusted for the starting score, participants of Purpose Pathways scored 0.46 higher than the
+    Waitlist group (95% CI of the difference 0.23 to 0.68; d_ppc2 0.37, small; adjusted p <.001).
+    The scale runs from 1 to 7."
+    Without randomisation the difference in differences follows, with its adjusted p."""
+    if row["outcome"] == TOO_FEW:
+        return Markup("Too few people of a group answered at {} and at {} to report any result without giving individual answers away.").format(
+            study.wave_label(study.baseline), study.wave_label(study.primary)
+        )
+    if math.isnan(row["ancova_diff"]):
+        return Markup("Not tested: {}").format(row["note"]) if row["note"] else Markup("Not tested.")
+    size = effect_size_in_words(row["d_ppc2"]) if not math.isnan(row["d_ppc2"]) else "undefined"
+    sentence = Markup(
+        "At {}, adjusted for the starting score, participants of {} scored {} than {} (95% CI of the difference {} to {}; "
+        "d<sub>ppc2</sub> {}, {}; adjusted p {})."
+    ).format(
+        study.wave_label(study.primary), names["program_in_sentence"],
+        difference_amount(row["ancova_diff"]),
+        names["comparison_in_sentence"], format_number(row["ancova_ci_low"]), format_number(row["ancova_ci_high"]),
+        format_number(row["d_ppc2"]), size, format_p(row[f"p_{correction}"]),
+    )  # fmt: skip
+    scale = f" The scale runs from {format_number(low, 0)} to {format_number(high, 0)}" + (", and lower is better." if row["higher_is"] == "worse" else ".")
+    sentence += Markup(scale)
+    if not design.randomised and not math.isnan(row["did_diff"]):
+        sentence += Markup(" The difference in differences (change in {} minus change in {}) was {} (adjusted p {}).").format(
+            names["program_in_sentence"], names["comparison_in_sentence"], format_number(row["did_diff"]), format_p(row[f"did_p_{correction}"])
+        )
+    return sentence
+
+
+def comparison_wave_lines(study, row, comparison: pd.DataFrame, correction: str) -> list[Markup]:
+    """One line per later wave other than the primary endpoint: the groups' adjusted difference then (published)."""
+    if row["outcome"] == TOO_FEW:
+        return []
+    lines = []
+    for wave in study.later_waves:
+        if wave == study.primary or (row["variable"], wave) not in comparison.index:
+            continue
+        other = comparison.loc[(row["variable"], wave)]
+        label = study.wave_label(wave)
+        if other["outcome"] == TOO_FEW:
+            lines.append(Markup("{}: too few answers to report.").format(label))
+        elif math.isnan(other["ancova_diff"]):
+            lines.append(Markup("{}: not tested.").format(label))
+        else:
+            lines.append(
+                Markup("{}: adjusted difference {} (95% CI {} to {}), d<sub>ppc2</sub> {} (adjusted p {}; {}).").format(
+                    label, format_number(other["ancova_diff"]), format_number(other["ancova_ci_low"]), format_number(other["ancova_ci_high"]),
+                    format_number(other["d_ppc2"]), format_p(other[f"p_{correction}"]), COMPARISON_OUTCOME_WORDS.get(other["outcome"], other["outcome"]),
+                )  # fmt: skip
+            )
+    return lines

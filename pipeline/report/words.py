@@ -76,3 +76,57 @@ def label_in_sentence(label: str) -> str:
     if not ordinary or any(char.isdigit() for char in label) or word.lower() in _PROPER:
         return label
     return "the " + label[:1].lower() + label[1:]
+
+
+def group_names(study) -> dict[str, str]:
+    """How the reports name a two-group study's groups: ``program`` and ``comparison`` as the
+    study labels them (``groups.labels``; "Program group" and "Comparison group" by default), and
+    ``program_in_sentence`` / ``comparison_in_sentence`` as a sentence reads them after "of" or
+    "with": a study's own label kept as written ("Purpose Pathways", "the Waitlist group"), the
+    defaults in small letters ("the program group")."""
+    groups = study.groups
+    names = {}
+    for role in ("program", "comparison"):
+        label = groups.label(role)
+        given = getattr(groups.labels, role, None) is not None
+        if not given:
+            in_sentence = f"the {role} group"
+        elif label.casefold().endswith("group"):
+            in_sentence = f"the {label}"
+        else:
+            in_sentence = label if role == "program" else f"the {label} group"
+        names |= {role: label, f"{role}_in_sentence": in_sentence}
+    return names
+
+
+def difference_amount(diff: float) -> str:
+    """How much higher or lower, e.g. "0.46 higher" (an em dash when undefined).
+
+    >>> difference_amount(0.456), difference_amount(-2.0)
+    ('0.46 higher', '2.00 lower')
+    """
+    if diff is None or math.isnan(diff):
+        return "\u2014"
+    return f"{format_number(abs(diff))} {'higher' if diff > 0 else 'lower'}"
+
+
+def difference_in_words(diff: float, higher_is: str, low: float, high: float) -> str:
+    """A program − comparison difference on its scale, e.g. "0.46 higher on its 1\u20137 scale" or
+    "1.94 lower on its 0\u201327 scale, where lower is better".
+
+    >>> difference_in_words(-1.94, "worse", 0, 27)
+    '1.94 lower on its 0\u201327 scale, where lower is better'
+    """
+    where = ", where lower is better" if higher_is == "worse" else ""
+    return f"{difference_amount(diff)} on its {format_number(low, 0)}\u2013{format_number(high, 0)} scale{where}"
+
+
+#: The outcomes of ``comparison.csv`` (pipeline.between_groups), as the reports' badges and sentences read them.
+COMPARISON_OUTCOME_WORDS = {
+    "program better": "better with the program",
+    "program worse": "worse with the program",
+    "different": "different",
+    "no significant difference": "no significant difference",
+    "not tested": "not tested",
+    "ANCOVA and difference in differences disagree": "the two analyses disagree",
+}
