@@ -7,8 +7,9 @@ of ``trajectory.csv``, published through the same small-cell rules (:mod:`pipeli
 
 A study with a comparison group (:func:`group_technical_context`) has every column of
 ``comparison.csv`` in its tables (one row per variable and later wave), ``retention.csv``, and
-each group's own tables: ``changes.csv``, ``trajectory.csv``, the reliability of ``results``
-within each group and ``attrition.csv``, every row naming its group; subgroups by group.
+each group's own tables: ``changes.csv``, ``trajectory.csv``, the reliability and reliable
+change of each group's baseline \u2192 primary results and ``attrition.csv``, every row naming
+its group; subgroups by group.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ GROUP_TEXT = {
     "comparison_model": ("Between groups: intention-to-treat mixed model", "lmer(score ~ wave * group + (1 | participant)) by REML on every available score of the allocated participants: the wave \u00d7 group interaction for that wave, (program at wave \u2212 at baseline) \u2212 (comparison at wave \u2212 at baseline), with Satterthwaite df and t (lmerTest); lmm_n: participants in the fit."),
     "multiplicity": ("Between groups: multiplicity and outcome", "p_holm and p_fdr adjust the ANCOVA p, did_p_holm and did_p_fdr the difference in differences p, across the variables within each wave (Holm, 1979; Benjamini & Hochberg, 1995); outcome reads the chosen correction against alpha with the direction of improvement (the ANCOVA's when randomised; without randomisation only where both analyses agree)."),
     "retention": ("Retention by group", "Per later wave: allocated (accepted at baseline in each group) and followed (accepted at baseline and at that wave), attrition per group, overall, and differential (the absolute difference of the two groups' attrition, in percentage points), as the What Works Clearinghouse defines them, with its attrition level under the study's boundary (the boundary's table read from the R package baselinr, a secondary source, not from the handbook)."),
+    "reliable_change_by_group": ("Each group: reliable change", "Jacobson & Truax (1991) within each group: a change beyond 1.96 \u00d7 SD \u00d7 \u221a(2(1 \u2212 r)); rci_basis says whether SD and r are published or this group's; the percentages describe the group, they do not compare the groups."),
     "reliability_by_group": ("Each group: reliability", "Cronbach's alpha over each group's participants who answered every item at that time (n beside it); McDonald's omega total, one factor (minres)."),
 }  # fmt: skip
 SHOWN_FIRST = {"assumptions": ("shapiro_p",)}
@@ -278,7 +280,10 @@ def group_technical_context(run, provenance: dict | None = None) -> dict:
         ],
     }
     within = "Each group's own figures, for describing it: they are never the evidence of the program's effect, which is the comparison above (Bland & Altman, 2011). "
-    reliability = [(*GROUP_TEXT["reliability_by_group"], group_columns(RESULTS, "reliability"))]
+    reliability = [
+        (*GROUP_TEXT["reliability_by_group"], group_columns(RESULTS, "reliability")),
+        (*GROUP_TEXT["reliable_change_by_group"], group_columns(RESULTS, "reliable_change")),
+    ]
     sections = [
         {"id": "retention", "title": "Attrition by group", "intro": "", "tables": [retention_table]},
         {
@@ -298,8 +303,8 @@ def group_technical_context(run, provenance: dict | None = None) -> dict:
         },
         {
             "id": "reliability",
-            "title": "Each group's reliability",
-            "intro": f"At {study.wave_label(study.baseline)} (pre) and {study.wave_label(study.primary)} (post), within each group.",
+            "title": "Each group's reliability and reliable change",
+            "intro": within + f"From {study.wave_label(study.baseline)} (pre) to {study.wave_label(study.primary)} (post), within each group.",
             "tables": technical_tables(published["group_results"], order, reliability, contrasts=False, variables=variables, by_group=True),
         },
     ]
