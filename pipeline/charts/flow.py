@@ -112,26 +112,7 @@ def flow_diagram_svg(main: list[dict], side: list[dict | None]) -> str:
         else:
             parts.append(_arrow(centre_x, y, centre_x, y + gap))
         parts.append(_arrow(centre_x, connector_y, _SIDE_X, connector_y))
-        parts.append(
-            f'<rect class="side" x="{_num(_SIDE_X)}" y="{_num(side_y)}" width="{_num(_SIDE_W)}" height="{_num(side_h)}" '
-            f'fill="#fafbfc" stroke="{RULE}" stroke-width="1"/>'
-        )
-        baseline = side_y + _SIDE_PAD_Y
-        for line in title:
-            baseline += _SIDE_TITLE_LINE
-            parts.append(
-                f'<text class="side-title" x="{_num(_SIDE_X + _SIDE_PAD_X)}" y="{_num(baseline - 3.5)}" '
-                f'font-size="{_SIDE_TITLE_SIZE}" font-weight="bold" fill="{TEXT}">{escape(line)}</text>'
-            )
-        if not title:
-            baseline += _SIDE_TITLE_LINE
-        baseline += 3 if lines else 0
-        for line, indent in lines:
-            baseline += _SIDE_LINE
-            parts.append(
-                f'<text class="side-line" x="{_num(_SIDE_X + _SIDE_PAD_X + indent)}" y="{_num(baseline - 3)}" '
-                f'font-size="{_SIDE_SIZE}" fill="{MUTED}">{escape(line)}</text>'
-            )
+        parts.extend(_side_drawing(_SIDE_X, side_y, _SIDE_W, side_h, title, lines))
         y += gap
 
     height = math.ceil(y + _MARGIN)
@@ -309,6 +290,32 @@ def _box(parts: list[str], box: dict, x: float, y: float, width: float, height: 
     return height
 
 
+def _side_drawing(x: float, top: float, width: float, height: float, title: list[str], lines: list[tuple[str, float]]) -> list[str]:
+    """A side box (the exclusions beside the chain) at (x, top): its frame, its wrapped bold title
+    lines and its wrapped lines, each ``(text, indent)``; one drawing for both flow diagrams."""
+    drawn = [
+        f'<rect class="side" x="{_num(x)}" y="{_num(top)}" width="{_num(width)}" height="{_num(height)}" '
+        f'fill="#fafbfc" stroke="{RULE}" stroke-width="1"/>'
+    ]
+    baseline = top + _SIDE_PAD_Y
+    for line in title:
+        baseline += _SIDE_TITLE_LINE
+        drawn.append(
+            f'<text class="side-title" x="{_num(x + _SIDE_PAD_X)}" y="{_num(baseline - 3.5)}" '
+            f'font-size="{_SIDE_TITLE_SIZE}" font-weight="bold" fill="{TEXT}">{escape(line)}</text>'
+        )
+    if not title:
+        baseline += _SIDE_TITLE_LINE
+    baseline += 3 if lines else 0
+    for line, indent in lines:
+        baseline += _SIDE_LINE
+        drawn.append(
+            f'<text class="side-line" x="{_num(x + _SIDE_PAD_X + indent)}" y="{_num(baseline - 3)}" '
+            f'font-size="{_SIDE_SIZE}" fill="{MUTED}">{escape(line)}</text>'
+        )
+    return drawn
+
+
 def _side_box(extra: dict, x: float, width: float):
     """A side box's height and a function drawing it at a given top y (the exclusions beside the chain)."""
     text_w = width - 2 * _SIDE_PAD_X
@@ -321,26 +328,6 @@ def _side_box(extra: dict, x: float, width: float):
     height = 2 * _SIDE_PAD_Y + _SIDE_TITLE_LINE * max(len(title), 1) + _SIDE_LINE * len(lines) + (3 if lines else 0)
 
     def draw(top: float) -> list[str]:
-        drawn = [
-            f'<rect class="side" x="{_num(x)}" y="{_num(top)}" width="{_num(width)}" height="{_num(height)}" '
-            f'fill="#fafbfc" stroke="{RULE}" stroke-width="1"/>'
-        ]
-        baseline = top + _SIDE_PAD_Y
-        for line in title:
-            baseline += _SIDE_TITLE_LINE
-            drawn.append(
-                f'<text class="side-title" x="{_num(x + _SIDE_PAD_X)}" y="{_num(baseline - 3.5)}" '
-                f'font-size="{_SIDE_TITLE_SIZE}" font-weight="bold" fill="{TEXT}">{escape(line)}</text>'
-            )
-        if not title:
-            baseline += _SIDE_TITLE_LINE
-        baseline += 3 if lines else 0
-        for line, indent in lines:
-            baseline += _SIDE_LINE
-            drawn.append(
-                f'<text class="side-line" x="{_num(x + _SIDE_PAD_X + indent)}" y="{_num(baseline - 3)}" '
-                f'font-size="{_SIDE_SIZE}" fill="{MUTED}">{escape(line)}</text>'
-            )
-        return drawn
+        return _side_drawing(x, top, width, height, title, lines)
 
     return height, draw
