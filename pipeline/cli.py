@@ -21,15 +21,23 @@ REPORTS_DIR = Path("reports")
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from .outputs import OutputFolder
+    from .progress import Progress, choose_mode, run_stages
     from .run import run_study, write_run
     from .study import load_study
     from .validate import ID_NORMALISED
 
     study = load_study(Path(args.study_dir))
     out_dir = Path(args.out) if args.out else REPORTS_DIR / Path(args.study_dir).resolve().name
+    input_bytes = sum(path.stat().st_size for path in study.wave_files.values())
+    progress = Progress(run_stages(len(study.wave_names), not args.no_pdf), sys.stderr, choose_mode(sys.stderr, input_bytes, args.quiet))
     with OutputFolder(out_dir, study.folder, study.input_files) as folder:  # checked and writable before any work
-        run = run_study(study)
-        written = write_run(run, folder, pdf=not args.no_pdf)
+        try:
+            run = run_study(study, progress=progress)
+            written = write_run(run, folder, pdf=not args.no_pdf, progress=progress)
+        finally:
+            progress.close()
+    if args.quiet:
+        return 0
     improved = int((run.results["outcome"] == "improved").sum())
     flow = run.flow
     print(
@@ -256,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("study_dir", metavar="STUDY_DIR", help="folder holding study.yaml")
     run.add_argument("--out", metavar="DIR", help="output folder (default: reports/<study folder name>/)")
     run.add_argument("--no-pdf", action="store_true", help="write the tables only, not the PDF report")
+    run.add_argument("--quiet", action="store_true", help="print nothing but errors (no progress, no summary)")
     run.set_defaults(handler=_cmd_run)
 
     demo = commands.add_parser("demo", help="generate the simulated demo study (seeded, any size)")

@@ -18,6 +18,7 @@ from .errors import PipelineError
 from .ingest import read_wave
 from .outputs import OutputFolder
 from .privacy import load_key, redcap_identifier_fields
+from .progress import Progress
 from .provenance import REPOSITORY, manifest
 from .score import score_responses
 from .study import GROUP_ROLES, STUDY_FILE, Study, WaveSource
@@ -177,11 +178,13 @@ def check_ledger_balances(wave: ValidatedWave) -> None:
         )
 
 
-def run_study(study: Study, pseudonym_key: bytes | None = None) -> StudyRun:
+def run_study(study: Study, pseudonym_key: bytes | None = None, progress: Progress | None = None) -> StudyRun:
     """Ingest, validate, score and analyze every wave of ``study``.
 
-    ``pseudonym_key`` is needed when the study sets ``data.pseudonymise`` (see ``study_key``).
+    ``pseudonym_key`` is needed when the study sets ``data.pseudonymise`` (see ``study_key``);
+    ``progress`` is told each stage as it begins (:mod:`pipeline.progress`).
     """
+    progress = progress or Progress(0)
     options = study.config.data
     if options.pseudonymise is not None and pseudonym_key is None:
         pseudonym_key = study_key(study)
@@ -189,7 +192,9 @@ def run_study(study: Study, pseudonym_key: bytes | None = None) -> StudyRun:
     allocated = None  # participant id -> group, from the baseline (two-group studies)
     for wave in study.wave_names:
         source = study.wave_sources[wave]
+        progress.stage(f"reading {source.file}")
         export = read_wave(wave, study.wave_files[wave], source)
+        progress.stage(f"checking {wave}: {len(export.table):,} rows")
         withdrawn = set().union(*(w.no_consent for w in waves))
         identifiers = [*study.config.identifiers, *dictionary_identifiers(study, wave)]
         validated = validate_wave(
@@ -203,11 +208,13 @@ def run_study(study: Study, pseudonym_key: bytes | None = None) -> StudyRun:
     check_waves_follow_baseline(study, waves)
     run_groups = allocated if allocated is not None else no_groups()
     scored = []
+    progress.stage("scoring")
     for validated in waves:
         frame = score_responses(validated.responses, study.instruments, study.id_column)
         frame.insert(1, "wave", validated.wave)
         scored.append(frame)
     scores = pd.concat(scored, ignore_index=True)
+    progress.stage("analysing")
     analysis = analyze(scores, study, responses={w.wave: w.responses for w in waves}, groups=run_groups)
     return StudyRun(
         study=study,
@@ -275,8 +282,11 @@ def write_outputs(run: StudyRun, out_dir: Path, pdf: bool = True) -> list[Path]:
         return write_run(run, folder, pdf=pdf)
 
 
-def write_run(run: StudyRun, folder: OutputFolder, pdf: bool = True) -> list[Path]:
-    """Write every output of ``run`` into a claimed ``folder``'s staging area, then publish it whole."""
+def write_run(run: StudyRun, folder: OutputFolder, pdf: bool = True, progress: Progress | None = None) -> list[Path]:
+    """Write every output of ``run`` into a claimed ``folder``'s staging area, then publish it whole
+    (``progress`` is told each stage as it begins)."""
+    progress = progress or Progress(0)
+    progress.stage("writing the tables")
     provenance = manifest(run)
     tables = {
         "scores.csv": run.scores_table,
@@ -297,6 +307,8 @@ def write_run(run: StudyRun, folder: OutputFolder, pdf: bool = True) -> list[Pat
     written.append(folder.write("manifest.json", json.dumps(provenance, indent=2).encode() + b"\n"))
     if pdf:
         from .report import render_reports  # WeasyPrint is slow to import; only load it when needed
+
+        progress.stage("rendering the reports")
 
         for name, content in render_reports(run, provenance).items():
             written.append(folder.write(name, content))
