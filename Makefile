@@ -49,7 +49,7 @@ instrument: setup ## Start a new instrument from the template: make instrument I
 	@test -n "$(ID)" || { echo "usage: make instrument ID=<id>   (letters, digits, underscores)"; exit 2; }
 	$(IMPACT) instruments new $(ID)
 
-bench: setup ## Time and peak memory: `impact run` (demo, 3-wave demo, 10,000 participants), rendering the two demo PDFs, and the analysis stage alone (1k, 100k pairs); not a test
+bench: setup ## Wall time and peak memory in one table: the demo (both PDFs, tables only) beside the naive script with the ratio, 10k and 100k enrolled; BENCH_FULL=1 adds 1M and DuckDB at 1M and 10M; not a test
 	$(PYTHON) benchmarks/bench.py
 
 demo: setup ## Regenerate the demo studies' data from the seeded generator: demo-pilot (2 waves), demo-followup (3 waves), demo-trial (program vs waitlist)
