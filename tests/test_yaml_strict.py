@@ -545,3 +545,33 @@ def test_the_gap_on_a_prorated_sum_is_the_exact_least_score():
     least = min(Fraction(50, k) * (Fraction(1000 * k, 50).__floor__() + 1) for k in range(10, 51))
     assert reachable.after(Fraction(1000)) == least
     assert Fraction(1000) in reachable and Fraction(50000) in reachable and Fraction(50001) not in reachable
+
+
+# The fast loader (libyaml's C parser under the same checks) may only ever accept what the
+# pure-Python loader accepts, with the same data; anything it refuses is read again by the slow one.
+_FRAGMENTS = st.sampled_from([
+    "a: 1\n", "b: [1, 2]\n", "c: {x: y}\n", "- item\n", "d: &x 1\n", "e: *x\n", "f: !!int 3\n", "g: 010\n",
+    "h: 2024-01-01\n", "a: 2\n", "  nested: 1\n", "k: 'q'\n", 'l: "\\t"\n', "m: .nan\n", "? [1]\n: 2\n", "<<: {a: 1}\n",
+    "n: 1:30\n", "yes: 1\n", "o: |\n  text\n", "\t: tab\n", "p: [[[[\n", "%YAML 1.1\n---\n", "q: ~\n", "r: 1e400\n",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_FRAGMENTS, st.text(max_size=12)), max_size=8))
+def test_the_fast_loader_accepts_only_what_the_strict_loader_accepts(parts):
+    import yaml
+
+    from pipeline import yamlio
+
+    if yamlio._FastStrictLoader is None:
+        pytest.skip("PyYAML without libyaml")
+    text = "".join(parts)
+    try:
+        fast = yaml.load(text, Loader=yamlio._FastStrictLoader)
+    except yaml.YAMLError:
+        return  # the slow loader reads it again and gives its own message
+    except (RecursionError, ValueError, TypeError, OverflowError):
+        return
+    if yaml.reader.Reader.NON_PRINTABLE.search(text):
+        return  # never given to the fast loader
+    assert yaml.load(text, Loader=yamlio._StrictLoader) == fast
