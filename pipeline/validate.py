@@ -485,13 +485,18 @@ def check_identifying_uses(
     """
     uses = [(theirs, ours) for ours, theirs in needed.items() if not ours.startswith("__")] + [(name, None) for name in subgroups]
     uses += [(group_column, "__group")] if group_column is not None else []
+    kinds: dict[str, str | None] = {}
     for column, ours in uses:
         if ours == id_column and pseudonymised:
             continue
         reason = "is listed as identifying" if column in identifiers else None  # identifiers: and the REDCap data dictionary
         reason = reason or (why := identifying_reason(column, [], export.format)) and f"is {why}"
-        distinct = pd.Series(pd.unique(export.table[column].to_numpy(dtype=object)), dtype=object)  # the same verdict, each text once
-        reason = reason or identifying_values(distinct, share=0.5 if ours not in (None, "__group", id_column) else 0.0)
+        if not reason:
+            # identifying_values' verdict from each distinct text once, and None without asking when no
+            # text looks identifying (the common case: item columns share a handful of answers).
+            distinct = pd.unique(export.table[column].to_numpy(dtype=object))
+            if any(_looks_identifying(cell, kinds) for cell in distinct):
+                reason = identifying_values(pd.Series(distinct, dtype=object), share=0.5 if ours not in (None, "__group", id_column) else 0.0)
         if not reason:
             continue
         shown = repr(column[:40])
@@ -732,6 +737,14 @@ def _duplicate_id_message(export: WaveExport, candidates: pd.DataFrame, id_colum
         f"{export.path}: column '{id_column}': participant id used more than once: {'; '.join(examples)}{tail}; "
         "keep one row per participant in each wave (or fix the typo in the id), or choose a data.duplicates rule"
     )
+
+
+def _looks_identifying(cell, kinds: dict[str, str | None]) -> str | None:
+    """:func:`pipeline.privacy.looks_identifying` of a cell's text, remembered in ``kinds``."""
+    text = str(cell)
+    if text not in kinds:
+        kinds[text] = looks_identifying(text)
+    return kinds[text]
 
 
 def _format_number(value) -> str:
