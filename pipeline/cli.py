@@ -19,8 +19,27 @@ from .errors import MESSAGE_LIMIT, PipelineError, one_line
 REPORTS_DIR = Path("reports")
 
 
+def _report_duckdb(run, out_dir: Path) -> int:
+    """The summary lines of an out-of-core run (``engine: duckdb``)."""
+    study = run.study
+    improved = int((run.results["outcome"] == "improved").sum())
+    print(
+        f"{study.name}: {len(run.results)} variables, {run.matched} participants at {study.baseline} and {study.primary}, "
+        f"{improved} significantly improved ({study.config.analysis.correction}, alpha {study.config.analysis.alpha}; engine duckdb)"
+    )
+    for row in run.ledger.itertuples():
+        reasons = run.exclusions[run.exclusions["wave"] == row.wave]
+        why = ", ".join(f"{r.reason} {r.rows}" for r in reasons.itertuples())
+        print(f"{row.wave}: {row.rows_read} rows read, {row.rows_accepted} accepted, {row.rows_excluded} excluded{f' ({why})' if why else ''}")
+    if len(run.problems):
+        print(f"note: {int(run.problems['cells'].sum())} cells read as missing, counted in data-quality-summary.csv")
+    print(f"wrote {out_dir} (results.csv, trajectory.csv, ledger.csv, scores.parquet; no reports with engine: duckdb)")
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from .outputs import OutputFolder
+    from .engine_duckdb import engine_for, write_duckdb_run
     from .run import run_study, write_run
     from .study import load_study
     from .validate import ID_NORMALISED
@@ -28,6 +47,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     study = load_study(Path(args.study_dir))
     out_dir = Path(args.out) if args.out else REPORTS_DIR / Path(args.study_dir).resolve().name
     with OutputFolder(out_dir, study.folder, study.input_files) as folder:  # checked and writable before any work
+        if engine_for(study) == "duckdb":  # out of core: its own, narrower outputs (pipeline.engine_duckdb)
+            return _report_duckdb(write_duckdb_run(study, folder), out_dir)
         run = run_study(study)
         written = write_run(run, folder, pdf=not args.no_pdf)
     improved = int((run.results["outcome"] == "improved").sum())
