@@ -135,6 +135,17 @@ class DuckRun:
     matched: int
 
 
+class _Rows:
+    def __init__(self, rows: list):
+        self.rows = rows
+
+    def fetchall(self) -> list:
+        return self.rows
+
+    def fetchone(self):
+        return self.rows[0] if self.rows else None
+
+
 class _Engine:
     def __init__(self, study, work: Path):
         import duckdb  # imported only by runs that use it
@@ -147,119 +158,134 @@ class _Engine:
             self.con.execute(f"SET {setting}")
         self.items = {item: instrument for instrument in study.instruments for item in instrument.item_ids}
 
-    def sql(self, query: str):
-        return self.con.execute(query)
+    def sql(self, query: str) -> _Rows:
+        """Run one statement and read its whole result (DuckDB wants it read before the next statement)."""
+        return _Rows(self.con.execute(query).fetchall())
 
     # --- ingest and validation -----------------------------------------------------------------
 
     def load_wave(self, wave: str) -> dict:
+        """Pass 1 over the export: header check, row count, each item column's histogram of texts and the odd ids."""
+        import duckdb
+
         study, source = self.study, self.study.wave_sources[wave]
         path = study.wave_files[wave]
         delimiter = source.delimiter or ("\t" if source.resolved_format == "tsv" else ",")
         reader = f"read_csv({_lit(str(path))}, all_varchar=true, header=true, delim={_lit(delimiter)}, quote='\"', escape='\"')"
-        import duckdb
-
         try:
             header = [row[0] for row in self.sql(f"DESCRIBE SELECT * FROM {reader}").fetchall()]
+            columns = {name.strip().lstrip("\ufeff"): name for name in header}
+            needed = {study.id_column: study.id_column, **{item: source.export_column(item) for item in self.items}}
+            absent = [column for column in needed.values() if column not in columns]
+            if absent:
+                shown = ", ".join(absent[:8]) + (f" and {len(absent) - 8} more" if len(absent) > 8 else "")
+                raise PipelineError(
+                    f"{path}: row 1: column(s) not found: {shown}; item columns must be named by item id, and the id column as id_column says"
+                )
+            select = ", ".join(f"{_q(columns[theirs])} AS {_q(ours)}" for ours, theirs in needed.items())
+            source_sql = f"(SELECT {select} FROM {reader})"
+            id_column = _q(study.id_column)
+            texts: dict[str, list[tuple[str | None, int]]] = {item: [] for item in self.items}
+            # One streaming pass: every (column, text) pair counted; few distinct pairs, so little memory.
+            unpivot = f"UNPIVOT (SELECT {', '.join(_q(i) for i in self.items)} FROM {source_sql}) ON COLUMNS(*) INTO NAME item VALUE text"
+            for item, text, count in self.sql(f"SELECT item, text, count(*) FROM ({unpivot}) GROUP BY ALL").fetchall():
+                texts[item].append((text, int(count)))
+            rows_read, odd = self.sql(
+                f"SELECT count(*), coalesce(list(DISTINCT {id_column}) FILTER (WHERE {id_column} IS NOT NULL AND NOT "
+                f"regexp_full_match({id_column}, '{PLAIN_ID}')), []) FROM {source_sql}"
+            ).fetchone()
+            for item in self.items:  # the blank cells (NULL in DuckDB) that UNPIVOT leaves out
+                blank = rows_read - sum(count for _, count in texts[item])
+                if blank:
+                    texts[item].append((None, blank))
         except duckdb.Error as error:
             raise PipelineError(f"{path}: cannot be read as {source.resolved_format}: {str(error).splitlines()[0]}") from None
-        columns = {name.strip().lstrip("\ufeff"): name for name in header}
-        needed = {study.id_column: study.id_column, **{item: source.export_column(item) for item in self.items}}
-        absent = [column for column in needed.values() if column not in columns]
-        if absent:
-            shown = ", ".join(absent[:8]) + (f" and {len(absent) - 8} more" if len(absent) > 8 else "")
-            raise PipelineError(f"{path}: row 1: column(s) not found: {shown}; item columns must be named by item id, and the id column as id_column says")
-        select = ", ".join(f"{_q(columns[theirs])} AS {_q(ours)}" for ours, theirs in needed.items())
-        try:
-            self.sql(f"CREATE TABLE raw_{wave} AS SELECT {select} FROM {reader}")
-        except duckdb.Error as error:
-            raise PipelineError(f"{path}: cannot be read as {source.resolved_format}: {str(error).splitlines()[0]}") from None
-        rows_read = self.sql(f"SELECT count(*) FROM raw_{wave}").fetchone()[0]
-        return {"path": path, "rows_read": rows_read}
+        return {"path": path, "rows_read": rows_read, "texts": texts, "odd": odd, "source": source_sql}
 
-    def cell_rules(self, wave: str) -> tuple[list[str], dict[str, str]]:
-        """Per item: the SQL value expression, from each distinct text read as validate reads it."""
+    def cell_rules(self, texts: dict) -> tuple[list[str], dict[str, int]]:
+        """Per item: the SQL value expression, from each distinct text read as validate reads it, and
+        how many cells were read as missing with a problem (not blank, not a valid value)."""
         markers = {normalise_label(m) for m in [*MISSING_MARKERS, *self.study.config.data.missing_values]}
-        expressions, blanks = [], {}
+        expressions, problems = [], {}
         for item, instrument in self.items.items():
             labels = {normalise_label(label): value for value, label in (instrument.response.labels or {}).items()}
             low, high = instrument.response.min, instrument.response.max
-            texts = [row[0] for row in self.sql(f"SELECT DISTINCT {_q(item)} FROM raw_{wave}").fetchall()]
-            valid, blank = [], []
-            for text in texts:
-                cell = "" if text is None else str(text).strip()
-                value, problem = read_cell(cell, labels, markers)
+            valid, bad = [], 0
+            for text, count in texts[item]:
+                value, problem = read_cell("" if text is None else str(text).strip(), labels, markers)
                 if not problem and np.isnan(value):
-                    blank.append(text)
-                elif not problem and value == int(value) and low <= value <= high:
+                    continue
+                if not problem and value == int(value) and low <= value <= high:
                     valid.append((text, int(value)))
-            cases = " ".join(f"WHEN {_lit(text)} THEN {value}" for text, value in valid if text is not None)
-            expressions.append(f"CASE r.{_q(item)} {cases} ELSE NULL END::INTEGER AS {_q(item)}" if cases else f"NULL::INTEGER AS {_q(item)}")
-            blanks[item] = " OR ".join([f"{_q(item)} IS NULL"] + [f"{_q(item)} = {_lit(t)}" for t in blank if t is not None])
-        return expressions, blanks
+                else:
+                    bad += count
+            problems[item] = bad
+            cases = " ".join(f"WHEN {_lit(text)} THEN {value}" for text, value in valid)
+            expressions.append(f"(CASE {_q(item)} {cases} ELSE NULL END)::INTEGER AS {_q(item)}" if cases else f"NULL::INTEGER AS {_q(item)}")
+        return expressions, problems
 
-    def id_expression(self, wave: str) -> tuple[str, str, int]:
-        """The normalised id as SQL, the join it needs, and how many rows' ids the normalisation
-        changed beyond trimming (data-quality's "id normalised")."""
+    def id_rules(self, wave: str, odd: list[str]) -> tuple[str, int]:
+        """The plainly normalised id as SQL; the odd ids (not printable ASCII without spaces) are
+        normalised in Python into table ``ids_<wave>``. Returns how many distinct odd ids the
+        normalisation changed beyond trimming (counted per row later)."""
         id_column = _q(self.study.id_column)
-        odd = [row[0] for row in self.sql(
-            f"SELECT DISTINCT {id_column} FROM raw_{wave} WHERE {id_column} IS NOT NULL AND NOT regexp_full_match({id_column}, '{PLAIN_ID}')"
-        ).fetchall()]  # fmt: skip
         case = self.study.config.data.id_case
         fold = {"lower": "lower", "upper": "upper"}.get(case)
-        plain = f"{fold}(r.{id_column})" if fold else f"r.{id_column}"
-        if not odd:
-            return f"coalesce({plain}, '')", "", 0
-        stripped = pd.Series([text.strip() for text in odd])
-        normal = normalise_ids(stripped)
-        changed = (normal != stripped).to_numpy()
-        if case != "preserve":
-            normal = normal.str.lower() if case == "lower" else normal.str.upper()
-        mapping = pd.DataFrame({"raw": odd, "normal": normal.to_numpy(), "changed": changed})
-        self.con.register(f"odd_{wave}", mapping)
-        self.sql(f"CREATE TABLE ids_{wave} AS SELECT * FROM odd_{wave}")
-        self.con.unregister(f"odd_{wave}")
-        n_changed = self.sql(f"SELECT count(*) FROM raw_{wave} r JOIN ids_{wave} i ON r.{id_column} = i.raw WHERE i.changed").fetchone()[0]
-        return f"coalesce(i.normal, {plain}, '')", f"LEFT JOIN ids_{wave} i ON i.raw = r.{id_column}", n_changed
+        plain = f"{fold}({id_column})" if fold else id_column
+        if odd:
+            stripped = pd.Series([text.strip() for text in odd])
+            normal = normalise_ids(stripped)
+            changed = (normal != stripped).to_numpy()
+            if case != "preserve":
+                normal = normal.str.lower() if case == "lower" else normal.str.upper()
+            mapping = pd.DataFrame({"raw": odd, "normal": normal.to_numpy(), "changed": changed})
+            self.con.register(f"odd_{wave}", mapping)
+            self.sql(f"CREATE TABLE ids_{wave} AS SELECT * FROM odd_{wave}")
+            self.con.unregister(f"odd_{wave}")
+        return f"CASE WHEN {id_column} IS NULL THEN '' WHEN regexp_full_match({id_column}, '{PLAIN_ID}') THEN {plain} END", len(odd)
 
     def validate_wave(self, wave: str) -> dict:
         loaded = self.load_wave(wave)
-        expressions, blanks = self.cell_rules(wave)
-        id_sql, join, ids_changed = self.id_expression(wave)
+        expressions, problem_cells = self.cell_rules(loaded["texts"])
+        id_sql, n_odd = self.id_rules(wave, loaded["odd"])
         items = list(self.items)
+        id_column = _q(self.study.id_column)
         answered = " + ".join(f"({_q(i)} IS NOT NULL)::INTEGER" for i in items)
-        self.sql(f"CREATE TABLE parsed_{wave} AS SELECT r.rowid AS pos, {id_sql} AS id, {', '.join(expressions)} FROM raw_{wave} r {join}")
-        # Cells read as missing with a problem: not blank and not a valid value.
-        counts = self.sql(
-            "SELECT " + ", ".join(f"count(*) FILTER (WHERE NOT ({blanks[i]}))" for i in items) + f" FROM raw_{wave}"
-        ).fetchone()
-        valid = self.sql("SELECT " + ", ".join(f"count({_q(i)})" for i in items) + f" FROM parsed_{wave}").fetchone()
-        problems = [(wave, item, int(c - v)) for item, c, v in zip(items, counts, valid) if c - v]
+        # Pass 2: the parsed rows in file order (rowid = position), odd ids kept raw until updated.
+        self.sql(
+            f"CREATE TABLE parsed_{wave} AS SELECT *, {answered} AS answered, '' AS reason FROM "
+            f"(SELECT {id_sql} AS id, CASE WHEN {id_sql} IS NULL THEN {id_column} END AS odd_id, {', '.join(expressions)} FROM {loaded['source']})"
+        )
+        ids_changed = 0
+        if n_odd:
+            self.sql(f"UPDATE parsed_{wave} SET id = i.normal FROM ids_{wave} i WHERE parsed_{wave}.odd_id = i.raw")
+            ids_changed = self.sql(f"SELECT count(*) FROM parsed_{wave} p JOIN ids_{wave} i ON p.odd_id = i.raw WHERE i.changed").fetchone()[0]
+        problems = [(wave, item, int(problem_cells[item])) for item in items if problem_cells[item]]
         if ids_changed:
             problems.append((wave, self.study.id_column, int(ids_changed)))
-        self.sql(f"DROP TABLE raw_{wave}")
+        self.sql(f"UPDATE parsed_{wave} SET reason = CASE WHEN answered = 0 THEN 'empty' ELSE 'missing_id' END WHERE answered = 0 OR id = ''")
         order = {"most_complete": "answered DESC, pos DESC", "latest": "pos DESC", "first": "pos ASC", "stop": "pos ASC"}[
             self.study.config.data.duplicates
         ]
+        # Duplicates are rare: rank only the rows of ids seen more than once.
         self.sql(
-            f"CREATE TABLE rows_{wave} AS SELECT *, CASE WHEN reason = '' AND row_number() OVER (PARTITION BY reason, id ORDER BY {order}) > 1 "
-            f"THEN 'duplicate' ELSE reason END AS status FROM (SELECT *, CASE WHEN answered = 0 THEN 'empty' WHEN id = '' THEN 'missing_id' ELSE '' END AS reason "
-            f"FROM (SELECT *, {answered} AS answered FROM parsed_{wave}))"
+            f"UPDATE parsed_{wave} SET reason = 'duplicate' WHERE rowid IN (SELECT pos FROM (SELECT rowid AS pos, answered, "
+            f"row_number() OVER (PARTITION BY id ORDER BY {order}) AS rank FROM parsed_{wave} WHERE reason = '' AND id IN "
+            f"(SELECT id FROM parsed_{wave} WHERE reason = '' GROUP BY id HAVING count(*) > 1)) WHERE rank > 1)"
         )
-        self.sql(f"DROP TABLE parsed_{wave}")
-        reasons = dict(self.sql(f"SELECT status, count(*) FROM rows_{wave} GROUP BY status").fetchall())
+        reasons = dict(self.sql(f"SELECT reason, count(*) FROM parsed_{wave} GROUP BY reason").fetchall())
         if self.study.config.data.duplicates == "stop" and reasons.get("duplicate"):
             raise PipelineError(
                 f"{loaded['path']}: {reasons['duplicate']} rows repeat a participant id of an earlier row; keep one row per participant "
                 "in each wave (or fix the typo in the id), or choose a data.duplicates rule"
             )
-        self.sql(f"CREATE TABLE acc_{wave} AS SELECT id, {', '.join(_q(i) for i in items)} FROM rows_{wave} WHERE status = ''")
-        self.sql(f"DROP TABLE rows_{wave}")
+        self.sql(f"CREATE VIEW acc_{wave} AS SELECT id, {', '.join(_q(i) for i in items)} FROM parsed_{wave} WHERE reason = ''")
         accepted = reasons.pop("", 0)
         excluded = sum(reasons.values())
         if loaded["rows_read"] != accepted + excluded:
             raise PipelineError(f"{loaded['path']}: {loaded['rows_read']} rows read but {accepted} accepted + {excluded} excluded; this is a bug")
-        return {**loaded, "accepted": accepted, "excluded": excluded, "reasons": reasons, "problems": problems}
+        return {"path": loaded["path"], "rows_read": loaded["rows_read"], "accepted": accepted, "excluded": excluded, "reasons": reasons,
+                "problems": problems}  # fmt: skip
 
     # --- scoring ---------------------------------------------------------------------------------
 
