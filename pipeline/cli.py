@@ -19,8 +19,27 @@ from .errors import MESSAGE_LIMIT, PipelineError, one_line
 REPORTS_DIR = Path("reports")
 
 
+def _report_duckdb(run, out_dir: Path) -> int:
+    """The summary lines of an out-of-core run (``engine: duckdb``)."""
+    study = run.study
+    improved = int((run.results["outcome"] == "improved").sum())
+    print(
+        f"{study.name}: {len(run.results)} variables, {run.matched} participants at {study.baseline} and {study.primary}, "
+        f"{improved} significantly improved ({study.config.analysis.correction}, alpha {study.config.analysis.alpha}; engine duckdb)"
+    )
+    for row in run.ledger.itertuples():
+        reasons = run.exclusions[run.exclusions["wave"] == row.wave]
+        why = ", ".join(f"{r.reason} {r.rows}" for r in reasons.itertuples())
+        print(f"{row.wave}: {row.rows_read} rows read, {row.rows_accepted} accepted, {row.rows_excluded} excluded{f' ({why})' if why else ''}")
+    if len(run.problems):
+        print(f"note: {int(run.problems['cells'].sum())} cells read as missing, counted in data-quality-summary.csv")
+    print(f"wrote {out_dir} (results.csv, trajectory.csv, ledger.csv, scores.parquet; no reports with engine: duckdb)")
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from .outputs import OutputFolder
+    from .engine_duckdb import engine_for, write_duckdb_run
     from .progress import Progress, choose_mode, run_stages
     from .run import run_study, write_run
     from .study import load_study
@@ -31,6 +50,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     input_bytes = sum(path.stat().st_size for path in study.wave_files.values())
     progress = Progress(run_stages(len(study.wave_names), not args.no_pdf), sys.stderr, choose_mode(sys.stderr, input_bytes, args.quiet))
     with OutputFolder(out_dir, study.folder, study.input_files) as folder:  # checked and writable before any work
+        if engine_for(study) == "duckdb":  # out of core: its own, narrower outputs (pipeline.engine_duckdb)
+            run = write_duckdb_run(study, folder)
+            return 0 if args.quiet else _report_duckdb(run, out_dir)
         try:
             run = run_study(study, progress=progress)
             written = write_run(run, folder, pdf=not args.no_pdf, progress=progress)

@@ -37,7 +37,9 @@ TABLE_FILES = (
     "data-quality.csv", "unmatched.csv", "subgroups.csv", "tables.xlsx", "manifest.json",
 )  # fmt: skip
 REPORT_FILES = ("impact-report.pdf", "impact-report.html", "technical-report.pdf", "technical-report.html")
-OUTPUT_NAMES = frozenset(TABLE_FILES + REPORT_FILES)
+#: The files only an out-of-core run writes (``engine: duckdb``; :mod:`pipeline.engine_duckdb`).
+DUCKDB_FILES = ("scores.parquet", "exclusions-summary.csv", "data-quality-summary.csv")
+OUTPUT_NAMES = frozenset(TABLE_FILES + REPORT_FILES + DUCKDB_FILES)
 #: Subfolders of a run's output folder that other commands own and a run keeps as they are
 #: (``impact field`` writes ``reports/<study>/fielding/<format>/``).
 KEPT_FOLDERS = frozenset({"fielding"})

@@ -298,6 +298,9 @@ class StudyConfig(BaseModel):
     period: str | None = None
     description: str | None = None
     analysis: AnalysisOptions = AnalysisOptions()
+    #: Where the run computes: ``memory`` (pandas), ``duckdb`` (out of core, :mod:`pipeline.engine_duckdb`),
+    #: or ``auto``: DuckDB above ``engine_duckdb.AUTO_DUCKDB_BYTES`` of exports.
+    engine: Literal["auto", "memory", "duckdb"] = "auto"
     enrolled: int | None = Field(default=None, ge=1)
     report: ReportOptions = ReportOptions()
 
