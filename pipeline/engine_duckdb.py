@@ -75,7 +75,8 @@ def engine_for(study) -> str:
     if engine != "auto":
         return engine
     size = sum(path.stat().st_size for path in study.wave_files.values() if path.exists())
-    return "duckdb" if size > AUTO_DUCKDB_BYTES else "memory"
+    # auto never picks an engine that would refuse the study: such a study stays in memory
+    return "duckdb" if size > AUTO_DUCKDB_BYTES and unsupported(study) is None else "memory"
 
 
 def unsupported(study) -> str | None:
