@@ -47,7 +47,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     study = load_study(Path(args.study_dir))
     out_dir = Path(args.out) if args.out else REPORTS_DIR / Path(args.study_dir).resolve().name
-    input_bytes = sum(path.stat().st_size for path in study.wave_files.values())
+    input_bytes = sum(path.stat().st_size for path in study.wave_files.values() if path.is_file())  # a missing file is reported by the run
     progress = Progress(run_stages(len(study.wave_names), not args.no_pdf), sys.stderr, choose_mode(sys.stderr, input_bytes, args.quiet))
     with OutputFolder(out_dir, study.folder, study.input_files) as folder:  # checked and writable before any work
         if engine_for(study) == "duckdb":  # out of core: its own, narrower outputs (pipeline.engine_duckdb)
