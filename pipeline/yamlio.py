@@ -283,11 +283,17 @@ def _kind(value: Any) -> str:
     return {list: "a list", str: "plain text", int: "a number", float: "a number", bool: "true/false"}.get(type(value), type(value).__name__)
 
 
+def fast_loader_may_read(text: str) -> bool:
+    """Whether ``text`` may go to the fast loader at all. Characters the pure-Python reader refuses,
+    and tabs (libyaml accepts a tab after a scalar where PyYAML's scanner refuses it), always take
+    the slow path, so both loaders accept exactly the same files."""
+    return _FastStrictLoader is not None and "\t" not in text and not Reader.NON_PRINTABLE.search(text)
+
+
 def _load_strict(text: str) -> Any:
-    """``text`` read by the fast loader when it accepts it, else by the pure-Python one (whose error
-    is the one raised). Characters the pure-Python reader refuses always take the slow path, so
-    both accept exactly the same files."""
-    if _FastStrictLoader is not None and not Reader.NON_PRINTABLE.search(text):
+    """``text`` read by the fast loader when it accepts it (see :func:`fast_loader_may_read`), else
+    by the pure-Python one, whose error is the one raised."""
+    if fast_loader_may_read(text):
         try:
             return yaml.load(text, Loader=_FastStrictLoader)  # noqa: S506 - safe constructors only
         except yaml.YAMLError:

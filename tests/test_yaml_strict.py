@@ -566,12 +566,24 @@ def test_the_fast_loader_accepts_only_what_the_strict_loader_accepts(parts):
     if yamlio._FastStrictLoader is None:
         pytest.skip("PyYAML without libyaml")
     text = "".join(parts)
+    if not yamlio.fast_loader_may_read(text):
+        return  # never given to the fast loader
     try:
         fast = yaml.load(text, Loader=yamlio._FastStrictLoader)
     except yaml.YAMLError:
         return  # the slow loader reads it again and gives its own message
     except (RecursionError, ValueError, TypeError, OverflowError):
         return
-    if yaml.reader.Reader.NON_PRINTABLE.search(text):
-        return  # never given to the fast loader
     assert yaml.load(text, Loader=yamlio._StrictLoader) == fast
+
+
+def test_a_tab_after_a_scalar_is_judged_by_the_strict_loader():
+    # libyaml reads "0\t" as 0; PyYAML's scanner refuses the tab. Found by the property test above.
+    import yaml
+
+    from pipeline import yamlio
+
+    with pytest.raises(yaml.YAMLError):
+        yaml.load("a: 0\t\n", Loader=yamlio._StrictLoader)  # noqa: S506
+    with pytest.raises(yaml.YAMLError):
+        yamlio._load_strict("a: 0\t\n")
