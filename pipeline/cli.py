@@ -19,18 +19,28 @@ from .errors import MESSAGE_LIMIT, PipelineError, one_line
 REPORTS_DIR = Path("reports")
 
 
+def _headline(study, variables: int, matched: int, improved: int, engine_note: str = "") -> str:
+    """The run's first summary line: variables, matched participants, significant improvements."""
+    return (
+        f"{study.name}: {variables} variables, {matched} participants at {study.baseline} and {study.primary}, "
+        f"{improved} significantly improved ({study.config.analysis.correction}, alpha {study.config.analysis.alpha}{engine_note})"
+    )
+
+
+def _wave_line(wave: str, read: int, accepted: int, excluded: int, reasons) -> str:
+    """One wave's rows read, accepted and excluded, with the count of each exclusion reason."""
+    why = ", ".join(f"{reason} {count}" for reason, count in reasons)
+    return f"{wave}: {read} rows read, {accepted} accepted, {excluded} excluded{f' ({why})' if why else ''}"
+
+
 def _report_duckdb(run, out_dir: Path) -> int:
     """The summary lines of an out-of-core run (``engine: duckdb``)."""
     study = run.study
     improved = int((run.results["outcome"] == "improved").sum())
-    print(
-        f"{study.name}: {len(run.results)} variables, {run.matched} participants at {study.baseline} and {study.primary}, "
-        f"{improved} significantly improved ({study.config.analysis.correction}, alpha {study.config.analysis.alpha}; engine duckdb)"
-    )
+    print(_headline(study, len(run.results), run.matched, improved, "; engine duckdb"))
     for row in run.ledger.itertuples():
         reasons = run.exclusions[run.exclusions["wave"] == row.wave]
-        why = ", ".join(f"{r.reason} {r.rows}" for r in reasons.itertuples())
-        print(f"{row.wave}: {row.rows_read} rows read, {row.rows_accepted} accepted, {row.rows_excluded} excluded{f' ({why})' if why else ''}")
+        print(_wave_line(row.wave, row.rows_read, row.rows_accepted, row.rows_excluded, zip(reasons["reason"], reasons["rows"])))
     if len(run.problems):
         print(f"note: {int(run.problems['cells'].sum())} cells read as missing, counted in data-quality-summary.csv")
     print(f"wrote {out_dir} (results.csv, trajectory.csv, ledger.csv, scores.parquet; no reports with engine: duckdb)")
@@ -47,8 +57,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     study = load_study(Path(args.study_dir))
     out_dir = Path(args.out) if args.out else REPORTS_DIR / Path(args.study_dir).resolve().name
-    input_bytes = sum(path.stat().st_size for path in study.wave_files.values() if path.is_file())  # a missing file is reported by the run
-    progress = Progress(run_stages(len(study.wave_names), not args.no_pdf), sys.stderr, choose_mode(sys.stderr, input_bytes, args.quiet))
+    progress = Progress(run_stages(len(study.wave_names), not args.no_pdf), sys.stderr, choose_mode(sys.stderr, study.export_bytes, args.quiet))
     with OutputFolder(out_dir, study.folder, study.input_files) as folder:  # checked and writable before any work
         if engine_for(study) == "duckdb":  # out of core: its own, narrower outputs (pipeline.engine_duckdb)
             run = write_duckdb_run(study, folder)
@@ -62,14 +71,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 0
     improved = int((run.results["outcome"] == "improved").sum())
     flow = run.flow
-    print(
-        f"{study.name}: {len(run.results)} variables, {flow['matched']} participants at {study.baseline} and {study.primary}, "
-        f"{improved} significantly improved ({study.config.analysis.correction}, alpha {study.config.analysis.alpha})"
-    )
+    print(_headline(study, len(run.results), flow["matched"], improved))
     for wave in run.waves:
         reasons = wave.exclusions["reason"].value_counts()
-        why = ", ".join(f"{reason} {count}" for reason, count in reasons.items())
-        print(f"{wave.wave}: {wave.rows_read} rows read, {wave.rows_accepted} accepted, {wave.rows_excluded} excluded{f' ({why})' if why else ''}")
+        print(_wave_line(wave.wave, wave.rows_read, wave.rows_accepted, wave.rows_excluded, reasons.items()))
     if len(run.problems):
         normalised = int((run.problems["problem"] == ID_NORMALISED).sum())
         cells = len(run.problems) - normalised

@@ -389,6 +389,11 @@ class Study:
         return {wave: self.folder / source.file for wave, source in self.config.waves.items()}
 
     @property
+    def export_bytes(self) -> int:
+        """The size of the waves' exports together (a missing file counts 0: the run reports it)."""
+        return sum(path.stat().st_size for path in self.wave_files.values() if path.is_file())
+
+    @property
     def name(self) -> str:
         return self.config.name
 

@@ -134,9 +134,7 @@ def response_checks(instruments: list[Instrument] | tuple[Instrument, ...]) -> p
         columns = list(ranges)
         if any(not pd.api.types.is_float_dtype(frame[c]) for c in columns):
             return pd.Series(False, index=frame.index)
-        low = np.array([ranges[c][0] for c in columns], dtype=float)
-        high = np.array([ranges[c][1] for c in columns], dtype=float)
-        return pd.Series(~invalid_numbers(frame[columns].to_numpy(dtype=float), low, high).any(axis=1), index=frame.index)
+        return pd.Series(~invalid_numbers(frame[columns].to_numpy(dtype=float), *range_bounds(ranges, columns)).any(axis=1), index=frame.index)
 
     return pa.Check(valid, name="item_responses", error="an item is not missing or a whole number in its response range")
 
@@ -258,6 +256,11 @@ def item_ranges(instruments) -> dict[str, tuple[float, float]]:
     return {item_id: (i.response.min, i.response.max) for i in instruments for item_id in i.item_ids}
 
 
+def range_bounds(ranges: dict[str, tuple[float, float]], columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The minimum and the maximum response of each of ``columns``, as two float arrays (for :func:`invalid_numbers`)."""
+    return np.array([ranges[c][0] for c in columns], dtype=float), np.array([ranges[c][1] for c in columns], dtype=float)
+
+
 def invalid_numbers(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """Which cells of a 2-D float block hold a number that is not a whole number in its column's
     ``low``..``high`` (missing cells are valid): the rule of :func:`response_checks`, over the whole
@@ -277,13 +280,10 @@ def range_problems(values: pd.DataFrame, instruments, wave: str) -> pd.DataFrame
     if not columns or values.empty:
         return pd.DataFrame(columns=PROBLEM_COLUMNS)
     block = values[columns].to_numpy(dtype=float)
-    low = np.array([ranges[c][0] for c in columns], dtype=float)
-    high = np.array([ranges[c][1] for c in columns], dtype=float)
-    bad = invalid_numbers(block, low, high)
+    bad = invalid_numbers(block, *range_bounds(ranges, columns))
     if not bad.any():
         return pd.DataFrame(columns=PROBLEM_COLUMNS)
-    at_row, at_column = np.nonzero(bad.T)  # column by column, rows in order within each
-    at_row, at_column = at_column, at_row
+    at_column, at_row = np.nonzero(bad.T)  # column by column, rows in order within each
     found = block[at_row, at_column]
     names = np.asarray(columns, dtype=object)[at_column]
 
@@ -740,8 +740,9 @@ def _duplicate_id_message(export: WaveExport, candidates: pd.DataFrame, id_colum
 
 
 def _looks_identifying(cell, kinds: dict[str, str | None]) -> str | None:
-    """:func:`pipeline.privacy.looks_identifying` of a cell's text, remembered in ``kinds``."""
-    text = str(cell)
+    """:func:`pipeline.privacy.looks_identifying` of a cell's trimmed text (as
+    :func:`pipeline.privacy.identifying_values` trims it), remembered in ``kinds``."""
+    text = str(cell).strip()
     if text not in kinds:
         kinds[text] = looks_identifying(text)
     return kinds[text]
