@@ -38,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sys
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -57,7 +58,16 @@ from .statistics.sufficient import (
     ItemSums, JointHistogram, alpha_from_sums, omega_from_sums, paired_from_histogram, reliable_change_from_histogram,
     signed_rank_from_histogram,
 )
-from .validate import MISSING_MARKERS, normalise_ids, normalise_label, read_cell
+from .privacy import identifying_kinds, identifying_values, looks_identifying
+from .validate import (
+    MISSING_MARKERS,
+    identifying_name,
+    identifying_share,
+    identifying_use_message,
+    normalise_ids,
+    normalise_label,
+    read_cell,
+)
 
 #: ``engine: auto`` uses DuckDB when the wave exports together are larger than this (about 1.5
 #: million participants of the demo's 18 instruments at two waves; the in-memory path holds them).
@@ -67,6 +77,15 @@ AUTO_DUCKDB_BYTES = 1_000_000_000
 MEMORY_LIMIT = "2GB"
 THREADS = 2
 PLAIN_ID = "[!-~]*"  # printable ASCII without spaces: already normalised
+#: The characters Python's ``str.strip()`` removes, so that DuckDB's ``trim`` trims as validation does.
+PYTHON_WHITESPACE = "".join(chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace())
+#: Ids that could be an e-mail, IP address or phone number (:func:`pipeline.privacy.looks_identifying`
+#: has the last word): an @, a colon or a dot, nine digits, or any character beyond ASCII.
+MAYBE_IDENTIFYING = (
+    "contains(t, '@') OR contains(t, ':') OR contains(t, '.') OR length(regexp_replace(t, '[^0-9]', '', 'g')) >= 9 "
+    "OR NOT regexp_full_match(t, '[\\x00-\\x7f]*')"
+)
+ID_BATCH = 100_000
 
 
 def engine_for(study) -> str:
@@ -200,7 +219,46 @@ class _Engine:
                     texts[item].append((None, blank))
         except duckdb.Error as error:
             raise PipelineError(f"{path}: cannot be read as {source.resolved_format}: {str(error).splitlines()[0]}") from None
-        return {"path": path, "rows_read": rows_read, "texts": texts, "odd": odd, "source": source_sql}
+        return {"path": path, "rows_read": rows_read, "texts": texts, "odd": odd, "source": source_sql, "reader": reader,
+                "columns": needed}  # fmt: skip
+
+    def check_identifying(self, wave: str, loaded: dict) -> None:
+        """What :func:`pipeline.validate.check_identifying_uses` checks, without holding the export:
+        each item column by its name and its distinct texts (counted by :meth:`load_wave`), the id
+        column by its name and its distinct trimmed ids, of which only those that might be personal
+        data are streamed to Python and judged by :func:`pipeline.privacy.looks_identifying`."""
+        from .run import dictionary_identifiers  # run.py imports this module lazily too
+
+        study, path = self.study, loaded["path"]
+        identifiers = [*study.config.identifiers, *dictionary_identifiers(study, wave)]
+        fmt = study.wave_sources[wave].resolved_format
+        for ours, theirs in loaded["columns"].items():
+            reason = identifying_name(theirs, identifiers, fmt)
+            if not reason and ours != study.id_column:
+                texts = pd.Series([text for text, _ in loaded["texts"][ours] if text is not None], dtype=object)
+                reason = identifying_values(texts, share=identifying_share(ours, study.id_column))
+            if not reason and ours == study.id_column:
+                reason = self.identifying_ids(loaded["source"])
+            if reason:
+                raise PipelineError(identifying_use_message(path, theirs, ours, study.id_column, wave, reason))
+
+    def identifying_ids(self, source_sql: str) -> str | None:
+        """:func:`pipeline.privacy.identifying_values` of the id column (any e-mail or IP address,
+        or mostly phone numbers), counted over its distinct trimmed non-blank ids in batches."""
+        trimmed = f"trim({_q(self.study.id_column)}, {_lit(PYTHON_WHITESPACE)})"
+        distinct = f"(SELECT DISTINCT {trimmed} AS t FROM {source_sql} WHERE {trimmed} <> '')"
+        cursor = self.con.execute(f"SELECT t FROM {distinct} WHERE {MAYBE_IDENTIFYING}")
+        kinds: dict[str, int] = {}
+        while batch := cursor.fetchmany(ID_BATCH):
+            for (text,) in batch:
+                kind = looks_identifying(text)
+                if kind:
+                    kinds[kind] = kinds.get(kind, 0) + 1
+            if kinds.get("an e-mail address") or kinds.get("an IP address"):
+                break  # any one is enough
+        if not kinds:
+            return None
+        return identifying_kinds(kinds, self.sql(f"SELECT count(*) FROM {distinct}").fetchone()[0])
 
     def cell_rules(self, texts: dict) -> tuple[list[str], dict[str, int]]:
         """Per item: the SQL value expression, from each distinct text read as validate reads it, and
@@ -246,6 +304,7 @@ class _Engine:
 
     def validate_wave(self, wave: str) -> dict:
         loaded = self.load_wave(wave)
+        self.check_identifying(wave, loaded)
         expressions, problem_cells = self.cell_rules(loaded["texts"])
         id_sql, n_odd = self.id_rules(wave, loaded["odd"])
         items = list(self.items)

@@ -148,13 +148,23 @@ def identifying_values(values: pd.Series, share: float = 0.0) -> str | None:
     phone-like value is more likely a code than a number)."""
     distinct = pd.Series(pd.unique(values.astype(str).str.strip()))
     distinct = distinct[distinct != ""]
-    if distinct.empty:
+    return identifying_kinds(distinct.map(looks_identifying).value_counts().to_dict(), len(distinct), share)
+
+
+def identifying_kinds(kinds: dict[str, int], distinct: int, share: float = 0.0) -> str | None:
+    """:func:`identifying_values`' verdict from ``kinds`` (how many of a column's ``distinct``
+    trimmed non-blank values are each kind of :func:`looks_identifying`), for an engine that
+    counts them without holding the column.
+
+    >>> identifying_kinds({"a phone number": 3}, 5), identifying_kinds({"an IP address": 1}, 100)
+    ('holds phone numbers', 'holds IP addresses')
+    """
+    if not distinct:
         return None
-    kinds = distinct.map(looks_identifying)
     for kind, plural in (("an e-mail address", "e-mail addresses"), ("an IP address", "IP addresses")):
-        if (kinds == kind).mean() > share:
+        if kinds.get(kind, 0) / distinct > share:
             return f"holds {plural}"
-    if (kinds == "a phone number").mean() > 0.5:
+    if kinds.get("a phone number", 0) / distinct > 0.5:
         return "holds phone numbers"
     return None
 

@@ -489,32 +489,50 @@ def check_identifying_uses(
     for column, ours in uses:
         if ours == id_column and pseudonymised:
             continue
-        reason = "is listed as identifying" if column in identifiers else None  # identifiers: and the REDCap data dictionary
-        reason = reason or (why := identifying_reason(column, [], export.format)) and f"is {why}"
+        reason = identifying_name(column, identifiers, export.format)
         if not reason:
             # identifying_values' verdict from each distinct text once, and None without asking when no
             # text looks identifying (the common case: item columns share a handful of answers).
             distinct = pd.unique(export.table[column].to_numpy(dtype=object))
             if any(_looks_identifying(cell, kinds) for cell in distinct):
-                reason = identifying_values(pd.Series(distinct, dtype=object), share=0.5 if ours not in (None, "__group", id_column) else 0.0)
-        if not reason:
-            continue
-        shown = repr(column[:40])
-        if ours == id_column:
-            raise PipelineError(f"{export.path}: column {shown} (the id column) {reason}; {PSEUDONYMISE_HINT}")
-        if ours == "__group":
-            raise PipelineError(
-                f"{export.path}: group column {shown} {reason}; identifying columns never leave validation: "
-                "groups.column must name a column holding only each participant's group"
-            )
-        if ours is None:
-            raise PipelineError(
-                f"{export.path}: subgroup column {shown} {reason}; identifying columns never leave validation: remove it from subgroups"
-            )
-        raise PipelineError(
-            f"{export.path}: column {shown} (item {ours}) {reason}; items are never read from identifying columns: "
-            f"map the item to its own column in waves.{wave}.columns"
+                reason = identifying_values(pd.Series(distinct, dtype=object), share=identifying_share(ours, id_column))
+        if reason:
+            raise PipelineError(identifying_use_message(export.path, column, ours, id_column, wave, reason))
+
+
+def identifying_name(column: str, identifiers: list[str], fmt: str) -> str | None:
+    """Why ``column`` identifies people by its name (the study's and the data dictionary's
+    ``identifiers``, or :func:`pipeline.privacy.identifying_reason`), as "is ...", or None."""
+    if column in identifiers:
+        return "is listed as identifying"
+    why = identifying_reason(column, [], fmt)
+    return f"is {why}" if why else None
+
+
+def identifying_share(ours: str | None, id_column: str) -> float:
+    """The share of e-mail or IP values that makes a column identifying: any one in the id, group
+    or a subgroup column (``ours`` None or ``"__group"``), most answers in an item column (a stray
+    one typed into an answer is a cell problem, shown masked)."""
+    return 0.5 if ours not in (None, "__group", id_column) else 0.0
+
+
+def identifying_use_message(path, column: str, ours: str | None, id_column: str, wave: str, reason: str) -> str:
+    """The one line that stops a run reading the identifying ``column`` as ``ours`` (the id column,
+    ``"__group"``, None for a subgroup, else an item id); names the column and why, never its values."""
+    shown = repr(column[:40])
+    if ours == id_column:
+        return f"{path}: column {shown} (the id column) {reason}; {PSEUDONYMISE_HINT}"
+    if ours == "__group":
+        return (
+            f"{path}: group column {shown} {reason}; identifying columns never leave validation: "
+            "groups.column must name a column holding only each participant's group"
         )
+    if ours is None:
+        return f"{path}: subgroup column {shown} {reason}; identifying columns never leave validation: remove it from subgroups"
+    return (
+        f"{path}: column {shown} (item {ours}) {reason}; items are never read from identifying columns: "
+        f"map the item to its own column in waves.{wave}.columns"
+    )
 
 
 def unreadable_cell_problems(export: WaveExport, needed: dict[str, str]) -> pd.DataFrame:

@@ -117,3 +117,57 @@ def test_cli_writes_the_duckdb_outputs(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert {"results.csv", "ledger.csv", "scores.parquet", "trajectory.csv"} <= {p.name for p in (tmp_path / "out").iterdir()}
+
+
+def _edit_rows(change):
+    """An ``edit`` for :func:`pilot_copy` applying ``change(row_number, cells)`` to every data row of pre.csv."""
+
+    def edit(text: str) -> str:
+        lines = text.splitlines()
+        rows = [line.split(",") for line in lines[1:]]
+        for number, row in enumerate(rows):
+            change(number, row)
+        return "\n".join([lines[0]] + [",".join(row) for row in rows]) + "\n"
+
+    return edit
+
+
+def _set_id(make):
+    return _edit_rows(lambda number, row: row.__setitem__(0, make(number, row[0])))
+
+
+def _both_refuse(study, tmp_path) -> str:
+    with pytest.raises(PipelineError) as memory:
+        run_study(study)
+    work = tmp_path / "work"
+    work.mkdir()
+    with pytest.raises(PipelineError) as duck:
+        run_duckdb(study, work)
+    assert str(duck.value) == str(memory.value)
+    return str(duck.value)
+
+
+@pytest.mark.parametrize(
+    "edit, why",
+    [
+        (_set_id(lambda n, old: f"person{n}@example.org"), "(the id column) holds e-mail addresses"),
+        (_set_id(lambda n, old: "10.0.0.7" if n == 3 else old), "(the id column) holds IP addresses"),  # any one
+        (_set_id(lambda n, old: f" +44 20 7946 {n:04d} " if n % 3 else old), "(the id column) holds phone numbers"),
+        (_edit_rows(lambda n, row: row.__setitem__(2, f"someone{n}@example.org") if n % 4 else None),
+         "(item shs_1) holds e-mail addresses"),
+    ],
+    ids=["e-mail ids", "one IP id", "mostly phone ids", "e-mail answers"],
+)
+def test_duckdb_refuses_identifying_values_as_the_in_memory_run_does(tmp_path, edit, why):
+    message = _both_refuse(load_study(pilot_copy(tmp_path / "pilot", edit=edit)), tmp_path)
+    assert why in message and "example.org" not in message and "7946" not in message and len(message.splitlines()) == 1
+
+
+def test_a_stray_address_in_an_answer_or_a_third_of_phone_ids_is_no_reason_to_stop(tmp_path):
+    def change(number, row):
+        if number == 5:
+            row[2] = "ana@example.org"  # a cell problem, not an identifying column
+        if number % 3 == 0:
+            row[0] = f"+44 20 7946 {number:04d}"  # fewer than half the ids
+
+    compare(load_study(pilot_copy(tmp_path / "pilot", edit=_edit_rows(change))), tmp_path)
