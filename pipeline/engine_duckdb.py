@@ -209,10 +209,13 @@ class _Engine:
             unpivot = f"UNPIVOT (SELECT {', '.join(_q(i) for i in self.items)} FROM {source_sql}) ON COLUMNS(*) INTO NAME item VALUE text"
             for item, text, count in self.sql(f"SELECT item, text, count(*) FROM ({unpivot}) GROUP BY ALL").fetchall():
                 texts[item].append((text, int(count)))
-            rows_read, odd = self.sql(
-                f"SELECT count(*), coalesce(list(DISTINCT {id_column}) FILTER (WHERE {id_column} IS NOT NULL AND NOT "
-                f"regexp_full_match({id_column}, '{PLAIN_ID}')), []) FROM {source_sql}"
-            ).fetchone()
+            rows_read = self.sql(f"SELECT count(*) FROM {source_sql}").fetchone()[0]
+            # The odd ids (not printable ASCII without spaces) as a table, so that however many there are they spill.
+            self.sql(
+                f"CREATE TABLE odd_{wave} AS SELECT DISTINCT {id_column} AS raw FROM {source_sql} "
+                f"WHERE {id_column} IS NOT NULL AND NOT regexp_full_match({id_column}, '{PLAIN_ID}')"
+            )
+            odd = self.sql(f"SELECT count(*) FROM odd_{wave}").fetchone()[0]
             for item in self.items:  # the blank cells (NULL in DuckDB) that UNPIVOT leaves out
                 blank = rows_read - sum(count for _, count in texts[item])
                 if blank:
@@ -282,25 +285,30 @@ class _Engine:
             expressions.append(f"(CASE {_q(item)} {cases} ELSE NULL END)::INTEGER AS {_q(item)}" if cases else f"NULL::INTEGER AS {_q(item)}")
         return expressions, problems
 
-    def id_rules(self, wave: str, odd: list[str]) -> tuple[str, int]:
-        """The plainly normalised id as SQL; the odd ids (not printable ASCII without spaces) are
-        normalised in Python into table ``ids_<wave>``. Returns how many distinct odd ids the
-        normalisation changed beyond trimming (counted per row later)."""
+    def id_rules(self, wave: str, odd: int) -> tuple[str, int]:
+        """The plainly normalised id as SQL; the ``odd`` distinct odd ids (not printable ASCII without
+        spaces, in table ``odd_<wave>``) are normalised in Python, in batches, into table
+        ``ids_<wave>``. Returns how many distinct odd ids there are."""
         id_column = _q(self.study.id_column)
         case = self.study.config.data.id_case
         fold = {"lower": "lower", "upper": "upper"}.get(case)
         plain = f"{fold}({id_column})" if fold else id_column
         if odd:
-            stripped = pd.Series([text.strip() for text in odd])
-            normal = normalise_ids(stripped)
-            changed = (normal != stripped).to_numpy()
-            if case != "preserve":
-                normal = normal.str.lower() if case == "lower" else normal.str.upper()
-            mapping = pd.DataFrame({"raw": odd, "normal": normal.to_numpy(), "changed": changed})
-            self.con.register(f"odd_{wave}", mapping)
-            self.sql(f"CREATE TABLE ids_{wave} AS SELECT * FROM odd_{wave}")
-            self.con.unregister(f"odd_{wave}")
-        return f"CASE WHEN {id_column} IS NULL THEN '' WHEN regexp_full_match({id_column}, '{PLAIN_ID}') THEN {plain} END", len(odd)
+            self.sql(f"CREATE TABLE ids_{wave} (raw VARCHAR, normal VARCHAR, changed BOOLEAN)")
+            cursor = self.con.cursor()  # a second cursor: the first streams while this one inserts
+            reader = self.con.execute(f"SELECT raw FROM odd_{wave}")
+            while batch := reader.fetchmany(ID_BATCH):
+                raw = [text for (text,) in batch]
+                stripped = pd.Series([text.strip() for text in raw], dtype=object)
+                normal = normalise_ids(stripped)
+                changed = (normal != stripped).to_numpy()
+                if case != "preserve":
+                    normal = normal.str.lower() if case == "lower" else normal.str.upper()
+                cursor.register("odd_batch", pd.DataFrame({"raw": raw, "normal": normal.to_numpy(dtype=object), "changed": changed}))
+                cursor.execute(f"INSERT INTO ids_{wave} SELECT * FROM odd_batch")
+                cursor.unregister("odd_batch")
+            cursor.close()
+        return f"CASE WHEN {id_column} IS NULL THEN '' WHEN regexp_full_match({id_column}, '{PLAIN_ID}') THEN {plain} END", odd
 
     def validate_wave(self, wave: str) -> dict:
         loaded = self.load_wave(wave)

@@ -171,3 +171,14 @@ def test_a_stray_address_in_an_answer_or_a_third_of_phone_ids_is_no_reason_to_st
             row[0] = f"+44 20 7946 {number:04d}"  # fewer than half the ids
 
     compare(load_study(pilot_copy(tmp_path / "pilot", edit=_edit_rows(change))), tmp_path)
+
+
+def test_odd_and_identifying_ids_are_judged_batch_by_batch(tmp_path, monkeypatch):
+    import pipeline.engine_duckdb as engine
+
+    monkeypatch.setattr(engine, "ID_BATCH", 1)  # every batch boundary crossed
+    compare(load_study(pilot_copy(tmp_path / "pilot", edit=hostile)), tmp_path)
+    folder = pilot_copy(tmp_path / "phones", edit=_set_id(lambda n, old: f"+44 20 7946 {n:04d}" if n % 3 else old))
+    (tmp_path / "phones-work").mkdir()
+    with pytest.raises(PipelineError, match="holds phone numbers"):
+        run_duckdb(load_study(folder), tmp_path / "phones-work")
