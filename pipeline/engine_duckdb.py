@@ -265,24 +265,43 @@ class _Engine:
 
     def cell_rules(self, texts: dict) -> tuple[list[str], dict[str, int]]:
         """Per item: the SQL value expression, from each distinct text read as validate reads it, and
-        how many cells were read as missing with a problem (not blank, not a valid value)."""
+        how many cells were read as missing with a problem (not blank, not a valid value).
+
+        The expression is a range-checked ``TRY_CAST(text AS INTEGER)`` (fast), with a ``WHEN`` for
+        every distinct text where that cast and :func:`pipeline.validate.read_cell` disagree
+        (labels, "3.0", padded codes, "2.5" that a cast would round): exact, since every distinct text
+        is checked against the cast DuckDB itself computes."""
         markers = {normalise_label(m) for m in [*MISSING_MARKERS, *self.study.config.data.missing_values]}
+        distinct = sorted({text for item in self.items for text, _ in texts[item] if text is not None})
+        cast = {}
+        if distinct:
+            frame = pd.DataFrame({"text": distinct})
+            self.con.register("distinct_texts", frame)
+            cast = dict(self.con.execute("SELECT text, TRY_CAST(text AS INTEGER) FROM distinct_texts").fetchall())
+            self.con.unregister("distinct_texts")
         expressions, problems = [], {}
         for item, instrument in self.items.items():
             labels = {normalise_label(label): value for value, label in (instrument.response.labels or {}).items()}
             low, high = instrument.response.min, instrument.response.max
-            valid, bad = [], 0
+            exceptions, bad = [], 0
             for text, count in texts[item]:
                 value, problem = read_cell("" if text is None else str(text).strip(), labels, markers)
-                if not problem and np.isnan(value):
-                    continue
-                if not problem and value == int(value) and low <= value <= high:
-                    valid.append((text, int(value)))
-                else:
+                read = int(value) if not problem and not np.isnan(value) and value == int(value) and low <= value <= high else None
+                if read is None and not (not problem and np.isnan(value)):
                     bad += count
+                if text is None:
+                    continue
+                fast = cast.get(text)
+                fast = fast if fast is not None and low <= fast <= high else None
+                if fast != read:
+                    exceptions.append((text, "NULL" if read is None else str(read)))
             problems[item] = bad
-            cases = " ".join(f"WHEN {_lit(text)} THEN {value}" for text, value in valid)
-            expressions.append(f"(CASE {_q(item)} {cases} ELSE NULL END)::INTEGER AS {_q(item)}" if cases else f"NULL::INTEGER AS {_q(item)}")
+            column = _q(item)
+            fast_sql = f"CASE WHEN TRY_CAST({column} AS INTEGER) BETWEEN {low} AND {high} THEN TRY_CAST({column} AS INTEGER) END"
+            if exceptions:
+                cases = " ".join(f"WHEN {_lit(text)} THEN {value}" for text, value in exceptions)
+                fast_sql = f"CASE {column} {cases} ELSE {fast_sql} END"
+            expressions.append(f"({fast_sql})::INTEGER AS {column}")
         return expressions, problems
 
     def id_rules(self, wave: str, odd: int) -> tuple[str, int]:
