@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .analyze import analyze
@@ -378,15 +379,37 @@ def _cut_for_excel(cell: str) -> str:
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells starting with ``= + - @`` with ``'`` so spreadsheets show, not run, them (OWASP CSV injection)."""
-    frame = frame.copy()
+    """Prefix text cells starting with ``= + - @`` with ``'`` so spreadsheets show, not run, them (OWASP CSV injection).
+
+    ``frame`` itself when no cell needs it. A column of text only is judged once per distinct
+    text (ids, variable names and categories repeat across a long table); a column mixing text
+    with other values is judged cell by cell, as the value's text (a negative number in it too).
+    """
+    result = frame
     for column in frame.columns:
-        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
-            text = frame[column].astype("string")
-            risky = text.str.match(r"^[=+\-@]").fillna(False).astype(bool)
-            if risky.any():
-                frame[column] = frame[column].astype(object).where(~risky, "'" + text.astype(object))
-    return frame
+        series = frame[column]
+        if not (series.dtype == object or pd.api.types.is_string_dtype(series)):
+            continue
+        if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+            codes, distinct = pd.factorize(series)
+            text = pd.Series(distinct, dtype=object)
+            # one more False at the end, which a missing cell's code (-1) picks
+            risky = np.append(text.str.match(FORMULA_START).to_numpy(dtype=bool), False)[codes]
+            prefixed = lambda: np.append(("'" + text).to_numpy(dtype=object), None)[codes]  # noqa: E731
+        else:
+            text = series.astype("string")
+            risky = text.str.match(FORMULA_START).fillna(False).to_numpy(dtype=bool)
+            prefixed = lambda: ("'" + text.astype(object)).to_numpy(dtype=object)  # noqa: E731
+        if risky.any():
+            cells = series.to_numpy(dtype=object).copy()
+            cells[risky] = prefixed()[risky]
+            result = frame.copy(deep=False) if result is frame else result
+            result[column] = pd.Series(cells, index=frame.index, dtype=object)
+    return result
+
+
+#: The first characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_START = r"^[=+\-@]"
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:

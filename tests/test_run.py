@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pytest
 
 from pipeline.errors import PipelineError
@@ -131,3 +134,26 @@ def test_a_one_group_run_has_no_groups_and_no_group_counts(minimal_study):
     assert run.groups.empty and run.groups.name == "group"
     assert not any(key.endswith(("_program", "_comparison")) or key.startswith("allocated") for key in run.flow)
     assert run.waves[0].group.empty
+
+
+_CELLS = st.one_of(st.none(), st.just(np.nan), st.text(alphabet="=+-@a1 '\n", max_size=4), st.integers(-3, 3), st.floats(-2, 2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_CELLS, st.one_of(st.none(), st.text(alphabet="=-@ab", max_size=3))), min_size=1, max_size=8), st.booleans())
+def test_every_cell_whose_text_starts_a_formula_is_prefixed_and_no_other(rows, string_dtype):
+    mixed, text = zip(*rows)
+    frame = pd.DataFrame({"mixed": pd.Series(mixed, dtype=object), "text": pd.Series(text, dtype="string" if string_dtype else object),
+                          "number": range(len(rows))})  # fmt: skip
+    before = frame.copy()
+    safe = neutralise_formulas(frame)
+    pd.testing.assert_frame_equal(frame, before)  # the input is never changed
+    for column in ("mixed", "text"):
+        for cell, out in zip(frame[column], safe[column]):
+            if pd.isna(cell):
+                assert pd.isna(out)
+            elif str(cell)[:1] in ("=", "+", "-", "@"):
+                assert out == "'" + str(cell)
+            else:
+                assert out == cell
+    assert safe["number"].tolist() == frame["number"].tolist()
