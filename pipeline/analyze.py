@@ -38,6 +38,7 @@ import pandas as pd
 from .instruments import published_reliability, published_sd
 from .score import keyed_items
 from .between_groups import ROLES, classify_comparisons, comparison_row, group_cells, retention_rows
+from .parallel import map_in_workers
 from .schema import ATTRITION, CHANGE_STATISTICS, CHANGES, COMPARISON, MIXED_MODEL, RESULTS, RETENTION, TRAJECTORY, from_to
 from .statistics.attrition import compare_baseline
 from .statistics.bayes import MEDIUM_PRIOR_SCALE, jzs_log_bf10
@@ -356,14 +357,17 @@ def analyze(
     design = Design.of(study)
     wide = scores_by_wave(scores, study.id_column, design.waves)
     rows, change_rows, trajectory_rows, change_tables, attrition_rows, paired = [], [], [], [], [], []
+
+    def one_scale(scale_pair):
+        instrument, scale = scale_pair
+        items = scale_items(responses, instrument, scale, design)
+        matrix = wide[scale.id].to_numpy(dtype=float)
+        return scale_analysis(instrument, scale, matrix, wide.index, items, design, alpha, options.maintenance_margin_dz)
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        for instrument, scale in study.scales:
-            items = scale_items(responses, instrument, scale, design)
-            matrix = wide[scale.id].to_numpy(dtype=float)
-            row, changes, trajectory, change_table, attrition, pairs = scale_analysis(
-                instrument, scale, matrix, wide.index, items, design, alpha, options.maintenance_margin_dz
-            )
+        analysed = map_in_workers(one_scale, list(study.scales))  # scales are independent
+        for row, changes, trajectory, change_table, attrition, pairs in analysed:
             rows.append(row)
             change_rows.extend(changes)
             trajectory_rows.extend(trajectory)
@@ -430,18 +434,27 @@ def analyze_groups(
     members = {role: set(groups.index[groups == role]) for role in ROLES}
     labels = {role: study.groups.label(role) for role in ROLES}
     tables = {name: [] for name in ("results", "changes", "trajectory", "reliable", "attrition", "paired", "comparison")}
+
+    def one_scale(scale_pair):
+        """The scale's two-group model, each group's within-group analysis and the comparison rows."""
+        instrument, scale = scale_pair
+        matrix = wide[scale.id].to_numpy(dtype=float)
+        model = fit_wave_model(group_cells(matrix, membership))
+        within = []
+        for k, role in enumerate(ROLES):
+            rows = membership[role]
+            items = scale_items(responses, instrument, scale, design, members[role], study.id_column)
+            within.append(scale_analysis(
+                instrument, scale, matrix[rows], wide.index[rows], items, design, alpha, options.maintenance_margin_dz,
+                model=model, offset=k * n_waves,
+            ))  # fmt: skip
+        return within, [comparison_row(scale, instrument, matrix, membership, model, j, labels) for j in range(1, n_waves)]
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        for instrument, scale in study.scales:
-            matrix = wide[scale.id].to_numpy(dtype=float)
-            model = fit_wave_model(group_cells(matrix, membership))
-            for k, role in enumerate(ROLES):
-                rows = membership[role]
-                items = scale_items(responses, instrument, scale, design, members[role], study.id_column)
-                row, changes, trajectory, change_table, attrition, pairs = scale_analysis(
-                    instrument, scale, matrix[rows], wide.index[rows], items, design, alpha, options.maintenance_margin_dz,
-                    model=model, offset=k * n_waves,
-                )  # fmt: skip
+        analysed = map_in_workers(one_scale, list(study.scales))  # scales are independent
+        for within_groups, comparison_rows in analysed:
+            for role, (row, changes, trajectory, change_table, attrition, pairs) in zip(ROLES, within_groups):
                 tables["results"].append({**row, "group": role})
                 tables["changes"].extend({**change, "group": role} for change in changes)
                 tables["trajectory"].extend({**mean, "group": role} for mean in trajectory)
@@ -449,9 +462,7 @@ def analyze_groups(
                 tables["paired"].append(pairs.assign(group=role))
                 if change_table is not None:
                     tables["reliable"].append(change_table.assign(group=role))
-            tables["comparison"].extend(
-                comparison_row(scale, instrument, matrix, membership, model, j, labels) for j in range(1, n_waves)
-            )
+            tables["comparison"].extend(comparison_rows)
     within = pd.DataFrame(tables["results"])
     within = pd.concat(
         [adjust_and_classify(rows, correction, alpha, rows["higher_is"]) for _, rows in within.groupby("group", sort=False)]

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .analyze import scores_by_wave
+from .parallel import map_in_workers
 from .statistics.paired import paired_statistics
 from .suppression import suppress_count
 
@@ -88,20 +89,26 @@ def subgroup_results(
     wide = scores_by_wave(scores, id_column, waves)
     baseline, primary = waves
     baseline_ids = scores.loc[scores["wave"] == baseline, id_column].unique()
-    rows = []
+    cells = []  # (subgroup column, value, its members): each cell's rows are independent of the others'
+    for subgroup in subgroups:
+        values = subgroup_values(attributes, id_column, subgroup, baseline_ids)
+        cells.extend((subgroup, value, wide.index.intersection(values.index[values == value])) for value in value_order(values))
+
+    def cell_rows(cell) -> list[dict]:
+        subgroup, value, members = cell
+        rows = []
+        for variable, name in zip(results["variable"], results["name"]):
+            pairs = wide.loc[members, variable].dropna()
+            numbers = paired_statistics(pairs[baseline].to_numpy(dtype=float), pairs[primary].to_numpy(dtype=float))
+            rows.append(
+                {"subgroup": subgroup, "value": value, "variable": variable, "name": name, "n_pairs": int(numbers["n_pairs"]),
+                 **{statistic: numbers[statistic] for statistic in SUBGROUP_STATISTICS}}  # fmt: skip
+            )
+        return rows
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        for subgroup in subgroups:
-            values = subgroup_values(attributes, id_column, subgroup, baseline_ids)
-            for value in value_order(values):
-                members = wide.index.intersection(values.index[values == value])
-                for variable, name in zip(results["variable"], results["name"]):
-                    pairs = wide.loc[members, variable].dropna()
-                    numbers = paired_statistics(pairs[baseline].to_numpy(dtype=float), pairs[primary].to_numpy(dtype=float))
-                    rows.append(
-                        {"subgroup": subgroup, "value": value, "variable": variable, "name": name, "n_pairs": int(numbers["n_pairs"]),
-                         **{statistic: numbers[statistic] for statistic in SUBGROUP_STATISTICS}}  # fmt: skip
-                    )
+        rows = [row for part in map_in_workers(cell_rows, cells) for row in part]
     if not rows:
         return pd.DataFrame(columns=SUBGROUP_COLUMNS)
     table = pd.DataFrame(rows, columns=SUBGROUP_COLUMNS)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
 from pathlib import Path
 
 import jinja2
@@ -69,15 +68,9 @@ def render_reports(run, provenance: dict | None = None) -> dict[str, bytes]:
 
 
 def pdfs_side_by_side(documents: list[str], files: tuple[Path, ...] = (), variant: str | None = None) -> list[bytes]:
-    """:func:`html_to_pdf` of each document; all but the last in forked child processes when the
-    machine has more than one CPU and can fork (WeasyPrint is single-threaded and the reports are
-    independent, so this roughly halves the wall time of a run). The bytes are the same either way."""
-    import multiprocessing
+    """:func:`html_to_pdf` of each document, each in a forked worker when the machine has more than
+    one CPU (:func:`pipeline.parallel.map_in_workers`: WeasyPrint is single-threaded and the reports
+    are independent, so this roughly halves the wall time of a run). The bytes are the same either way."""
+    from ..parallel import map_in_workers
 
-    parallel = len(documents) > 1 and (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods()
-    if not parallel:
-        return [html_to_pdf(html, files, variant) for html in documents]
-    with multiprocessing.get_context("fork").Pool(min(len(documents) - 1, (os.cpu_count() or 2) - 1)) as pool:
-        pending = [pool.apply_async(html_to_pdf, (html, files, variant)) for html in documents[:-1]]
-        last = html_to_pdf(documents[-1], files, variant)
-        return [job.get() for job in pending] + [last]
+    return map_in_workers(lambda html: html_to_pdf(html, files, variant), documents)
