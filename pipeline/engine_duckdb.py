@@ -79,9 +79,10 @@ THREADS = 2
 PLAIN_ID = "[!-~]*"  # printable ASCII without spaces: already normalised
 #: The characters Python's ``str.strip()`` removes, so that DuckDB's ``trim`` trims as validation does.
 PYTHON_WHITESPACE = "".join(chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace())
-#: Ids that could be an e-mail, IP address or phone number (:func:`pipeline.privacy.looks_identifying`
-#: has the last word): an @, a colon or a dot, nine digits, or any character beyond ASCII.
-MAYBE_IDENTIFYING = (
+#: :data:`pipeline.privacy.MAYBE_IDENTIFYING` in SQL, for the ids that could be an e-mail, IP address
+#: or phone number (:func:`pipeline.privacy.looks_identifying` has the last word): an @, a colon or a
+#: dot, nine digits, or any character beyond ASCII (SQL's digits are ASCII only; Python's are not).
+MAYBE_IDENTIFYING_SQL = (
     "contains(t, '@') OR contains(t, ':') OR contains(t, '.') OR length(regexp_replace(t, '[^0-9]', '', 'g')) >= 9 "
     "OR NOT regexp_full_match(t, '[\\x00-\\x7f]*')"
 )
@@ -250,7 +251,7 @@ class _Engine:
         or mostly phone numbers), counted over its distinct trimmed non-blank ids in batches."""
         trimmed = f"trim({_q(self.study.id_column)}, {_lit(PYTHON_WHITESPACE)})"
         distinct = f"(SELECT DISTINCT {trimmed} AS t FROM {source_sql} WHERE {trimmed} <> '')"
-        cursor = self.con.execute(f"SELECT t FROM {distinct} WHERE {MAYBE_IDENTIFYING}")
+        cursor = self.con.execute(f"SELECT t FROM {distinct} WHERE {MAYBE_IDENTIFYING_SQL}")
         kinds: dict[str, int] = {}
         while batch := cursor.fetchmany(ID_BATCH):
             for (text,) in batch:

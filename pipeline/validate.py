@@ -44,7 +44,7 @@ import pandera.pandas as pa
 from .errors import MESSAGE_LIMIT, PipelineError, printable
 from .ingest import WaveExport
 from .instruments import Instrument
-from .privacy import identifying_reason, identifying_values, looks_identifying, pseudonymise
+from .privacy import identifying_reason, identifying_values, looks_identifying, maybe_identifying, pseudonymise
 from .study import GROUP_ROLES, PSEUDONYMISE_HINT, DataOptions, Groups, WaveSource
 
 PROBLEM_COLUMNS = ["wave", "row", "column", "value", "problem"]
@@ -494,7 +494,8 @@ def check_identifying_uses(
             # identifying_values' verdict from each distinct text once, and None without asking when no
             # text looks identifying (the common case: item columns share a handful of answers).
             distinct = pd.unique(export.table[column].to_numpy(dtype=object))
-            if any(_looks_identifying(cell, kinds) for cell in distinct):
+            candidates = distinct[maybe_identifying(pd.Series(distinct, dtype=object)).to_numpy()]
+            if any(_looks_identifying(cell, kinds) for cell in candidates):
                 reason = identifying_values(pd.Series(distinct, dtype=object), share=identifying_share(ours, id_column))
         if reason:
             raise PipelineError(identifying_use_message(export.path, column, ours, id_column, wave, reason))

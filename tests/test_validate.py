@@ -237,3 +237,23 @@ def test_pseudonymised_ids_are_matched_for_the_later_group_check(tmp_path):
     allocated = pd.Series(pre.group.to_numpy(), index=pre.responses["participant_id"].to_numpy())
     post = grouped(tmp_path, "a,1,2,3,waitlist\nb,1,2,3,waitlist\n", wave="post", allocated=allocated, pseudonym_key=key)
     assert post.problems["row"].tolist() == [2] and post.problems["problem"].str.contains(r"\(program\)").all()
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(
+    st.text(alphabet="0123456789+-() .:@abcdef\u0663\u00a0", max_size=24),
+    st.from_regex(r"\A\s*[a-z]{1,5}@[a-z]{1,5}\.[a-z]{2,3}\s*\Z"),
+    st.from_regex(r"\A\+?\d{1,3}[ .-]\d{2,4}[ .-]\d{3,4}[ .-]?\d{0,4}\Z"),
+    st.ip_addresses().map(str),
+))
+def test_the_identifying_prefilter_never_skips_what_looks_identifying(text):
+    from pipeline.privacy import looks_identifying, maybe_identifying
+
+    if looks_identifying(text) is not None:
+        assert maybe_identifying(pd.Series([text], dtype=object)).iloc[0], text
+
+
+def test_the_identifying_prefilter_is_linear_on_a_long_cell():
+    from pipeline.privacy import maybe_identifying
+
+    assert not maybe_identifying(pd.Series(["x1" * 4 + "y" * 1_000_000])).iloc[0]  # 8 digits: a quadratic search would hang
