@@ -414,4 +414,30 @@ FORMULA_START = r"^[=+\-@]"
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     """A table as UTF-8 CSV, text neutralised against formula injection."""
-    return neutralise_formulas(frame).to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return floats_as_csv_text(neutralise_formulas(frame)).to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def floats_as_csv_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each float64 column as the text ``to_csv`` writes for it (numpy's shortest
+    repr, blank for NaN), each distinct value formatted once: scores and changes take few distinct
+    values, and formatting every float was most of the time of writing a large table. The CSV
+    bytes are the same; a column holding -0.0 (which factorising would merge with 0.0) is
+    formatted cell by cell."""
+    columns = {}
+    for column, series in frame.items():
+        if series.dtype != np.float64:
+            continue
+        values = series.to_numpy()
+        if np.any((values == 0) & np.signbit(values)):
+            text = values.astype(str).astype(object)
+        else:
+            codes, distinct = pd.factorize(values)
+            text = np.append(distinct.astype(str).astype(object), "")[codes]  # code -1 (NaN) picks the blank
+        text[np.isnan(values)] = ""
+        columns[column] = pd.Series(text, index=frame.index, dtype=object)
+    if not columns:
+        return frame
+    result = frame.copy(deep=False)
+    for column, text in columns.items():
+        result[column] = text
+    return result

@@ -157,3 +157,12 @@ def test_every_cell_whose_text_starts_a_formula_is_prefixed_and_no_other(rows, s
             else:
                 assert out == cell
     assert safe["number"].tolist() == frame["number"].tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, -0.0, 0.5, 1 / 3, np.nan]),
+                          st.integers(-5, 5), st.text(max_size=3)), max_size=10))  # fmt: skip
+def test_floats_formatted_once_per_value_write_the_same_csv_as_pandas(rows):
+    frame = pd.DataFrame(rows, columns=["a", "b", "n", "t"]) if rows else pd.DataFrame({"a": pd.Series([], dtype=float)})
+    expected = neutralise_formulas(frame).to_csv(index=False, lineterminator="\n").encode("utf-8")
+    assert csv_bytes(frame) == expected
