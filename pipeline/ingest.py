@@ -296,10 +296,13 @@ def table_from_grid(grid: pd.DataFrame, header: list[str], first_data_row: int, 
         seen: set[str] = set()
         repeated = sorted({name for name in header if name in seen or seen.add(name)})
         raise PipelineError(f"{source}: row 1: column name(s) used twice: {_listed(repeated)}; each column needs its own name")
-    table = grid.copy()
-    table.columns = header
+    table = grid.set_axis(header, axis=1)  # no copy of the cells (pandas' copy-on-write)
     table.index = pd.RangeIndex(first_data_row, first_data_row + len(table), name="row")
-    return table.fillna("")
+    # Only a row shorter than the header leaves cells missing (empty fields are ""), and such a row's
+    # last cell is one of them: when the last column has none, there is nothing to fill.
+    if len(header) and table.iloc[:, -1].isna().any():
+        table = table.fillna("")
+    return table
 
 
 def _nameless_columns(source: Path | str, positions: list[int]) -> PipelineError:

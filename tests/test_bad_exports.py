@@ -147,3 +147,16 @@ def test_random_damage_keeps_the_ledger_balanced_and_the_rest_unchanged(tmp_path
     assert accepted.index.is_unique and "" not in accepted.index
     assert set(pre.exclusions["reason"]) <= {"empty", "missing_id", "duplicate"}
     assert isinstance(run.results, pd.DataFrame)
+
+
+@pytest.mark.parametrize("last_row", ["P3,1", "P3", "P3,1,2"])
+def test_a_row_shorter_than_the_header_reads_its_missing_cells_as_blank(tmp_path, last_row):
+    from pipeline.ingest import read_wave
+    from pipeline.study import WaveSource
+
+    path = tmp_path / "pre.csv"
+    path.write_text(f"id,a,b\nP1,1,2\nP2,,\n{last_row}\n", encoding="utf-8")
+    table = read_wave("pre", path, WaveSource(file="pre.csv")).table
+    assert not table.isna().any().any()
+    assert table.loc[4].tolist() == (last_row.split(",") + ["", ""])[:3]
+    assert table.loc[3].tolist() == ["P2", "", ""]
