@@ -39,7 +39,10 @@ TABLE_FILES = (
 REPORT_FILES = ("impact-report.pdf", "impact-report.html", "technical-report.pdf", "technical-report.html")
 #: The files only an out-of-core run writes (``engine: duckdb``; :mod:`pipeline.engine_duckdb`).
 DUCKDB_FILES = ("scores.parquet", "exclusions-summary.csv", "data-quality-summary.csv")
-OUTPUT_NAMES = frozenset(TABLE_FILES + REPORT_FILES + DUCKDB_FILES)
+#: The per-participant tables as Parquet, written in place of their CSV files by a large run
+#: (:data:`pipeline.run.PARQUET_MIN_ROWS`).
+PARQUET_FILES = ("scores.parquet", "reliable_change.parquet")
+OUTPUT_NAMES = frozenset(TABLE_FILES + REPORT_FILES + DUCKDB_FILES + PARQUET_FILES)
 #: Subfolders of a run's output folder that other commands own and a run keeps as they are
 #: (``impact field`` writes ``reports/<study>/fielding/<format>/``).
 KEPT_FOLDERS = frozenset({"fielding"})

@@ -264,9 +264,16 @@ def range_bounds(ranges: dict[str, tuple[float, float]], columns: list[str]) -> 
 def invalid_numbers(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """Which cells of a 2-D float block hold a number that is not a whole number in its column's
     ``low``..``high`` (missing cells are valid): the rule of :func:`response_checks`, over the whole
-    block in one numpy pass."""
+    block in one numpy pass (in place, in the block's memory order: a column-major block walked
+    row-wise took four times as long)."""
+    if values.ndim == 2 and values.flags.f_contiguous and not values.flags.c_contiguous:
+        return invalid_numbers(values.T, np.asarray(low)[:, None], np.asarray(high)[:, None]).T
     with np.errstate(invalid="ignore"):
-        return ~np.isnan(values) & ((values != np.floor(values)) | (values < low) | (values > high))
+        bad = values < low
+        bad |= values > high
+        bad |= values != np.floor(values)
+        bad &= ~np.isnan(values)
+    return bad
 
 
 def range_problems(values: pd.DataFrame, instruments, wave: str) -> pd.DataFrame:

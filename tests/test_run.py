@@ -4,6 +4,7 @@ a two-group run's groups, exclusions, data-quality rows and flow counts."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -166,3 +167,23 @@ def test_floats_formatted_once_per_value_write_the_same_csv_as_pandas(rows):
     frame = pd.DataFrame(rows, columns=["a", "b", "n", "t"]) if rows else pd.DataFrame({"a": pd.Series([], dtype=float)})
     expected = neutralise_formulas(frame).to_csv(index=False, lineterminator="\n").encode("utf-8")
     assert csv_bytes(frame) == expected
+
+
+def test_a_long_per_participant_table_is_written_as_parquet_with_every_row(tmp_path, monkeypatch):
+    import duckdb
+
+    import pipeline.run as run_module
+    from pipeline.run import run_study, write_outputs
+    from pipeline.study import load_study
+
+    study = load_study(Path(__file__).resolve().parents[1] / "surveys" / "demo-pilot")
+    run = run_study(study)
+    monkeypatch.setattr(run_module, "PARQUET_MIN_ROWS", len(run.scores_table) - 1)  # scores and reliable change are longer
+    names = {path.name for path in write_outputs(run, tmp_path / "out", pdf=False)}
+    assert {"scores.parquet", "reliable_change.parquet"} <= names and not {"scores.csv", "reliable_change.csv"} & names
+    assert "results.csv" in names  # the summary tables stay CSV
+    for name, frame in (("scores", run.scores_table), ("reliable_change", run.reliable_change)):
+        back = duckdb.sql(f"SELECT * FROM read_parquet('{tmp_path / 'out' / (name + '.parquet')}')").df()
+        assert list(back.columns) == list(frame.columns) and len(back) == len(frame)
+        as_cells = lambda table: table.astype(object).where(table.notna(), None).to_numpy().tolist()  # noqa: E731 - NA kinds differ
+        assert as_cells(back) == as_cells(frame.reset_index(drop=True))

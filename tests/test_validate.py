@@ -257,3 +257,15 @@ def test_the_identifying_prefilter_is_linear_on_a_long_cell():
     from pipeline.privacy import maybe_identifying
 
     assert not maybe_identifying(pd.Series(["x1" * 4 + "y" * 1_000_000])).iloc[0]  # 8 digits: a quadratic search would hang
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-2, 8).map(float)), min_size=3, max_size=3),
+                min_size=1, max_size=6), st.booleans())  # fmt: skip
+def test_invalid_numbers_is_the_cell_rule_in_either_memory_order(rows, column_major):
+    from pipeline.validate import invalid_numbers
+
+    block = np.array(rows, dtype=float, order="F" if column_major else "C")
+    low, high = np.array([1.0, 0.0, 2.0]), np.array([5.0, 4.0, 7.0])
+    expected = [[not np.isnan(v) and (v != np.floor(v) or v < low[j] or v > high[j]) for j, v in enumerate(row)] for row in block]
+    assert invalid_numbers(block, low, high).tolist() == expected
