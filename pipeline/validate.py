@@ -264,16 +264,23 @@ def range_bounds(ranges: dict[str, tuple[float, float]], columns: list[str]) -> 
 def invalid_numbers(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """Which cells of a 2-D float block hold a number that is not a whole number in its column's
     ``low``..``high`` (missing cells are valid): the rule of :func:`response_checks`, over the whole
-    block in one numpy pass (in place, in the block's memory order: a column-major block walked
-    row-wise took four times as long)."""
-    if values.ndim == 2 and values.flags.f_contiguous and not values.flags.c_contiguous:
-        return invalid_numbers(values.T, np.asarray(low)[:, None], np.asarray(high)[:, None]).T
+    block in numpy passes of about a million cells at a time, whose temporaries are reused (a
+    temporary the size of a large block costs more in fresh memory than the arithmetic)."""
+    bad = np.empty(values.shape, dtype=bool)
+    step = max(1, CELLS_PER_PASS // max(1, values.shape[1])) if values.ndim == 2 else CELLS_PER_PASS
     with np.errstate(invalid="ignore"):
-        bad = values < low
-        bad |= values > high
-        bad |= values != np.floor(values)
-        bad &= ~np.isnan(values)
+        for start in range(0, len(values), step):
+            part = values[start : start + step]
+            out = bad[start : start + step]
+            np.less(part, low, out=out)
+            out |= part > high
+            out |= part != np.floor(part)
+            out &= ~np.isnan(part)
     return bad
+
+
+#: How many cells :func:`invalid_numbers` checks in one numpy pass.
+CELLS_PER_PASS = 1 << 20
 
 
 def range_problems(values: pd.DataFrame, instruments, wave: str) -> pd.DataFrame:

@@ -182,3 +182,9 @@ def test_odd_and_identifying_ids_are_judged_batch_by_batch(tmp_path, monkeypatch
     (tmp_path / "phones-work").mkdir()
     with pytest.raises(PipelineError, match="holds phone numbers"):
         run_duckdb(load_study(folder), tmp_path / "phones-work")
+
+
+def test_the_whitespace_duckdb_trims_is_what_python_strips():
+    from pipeline.engine_duckdb import PYTHON_WHITESPACE
+
+    assert PYTHON_WHITESPACE == "".join(chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace())
