@@ -189,20 +189,31 @@ def read_cell(text: str, labels: dict[str, int], markers: set[str]) -> tuple[flo
     return np.nan, "not a number; set to missing"
 
 
-def parse_items(text: pd.DataFrame, instruments, wave: str, extra_markers: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def factorised(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A column's codes and distinct texts (pandas' hash table, in C; a blank or NaN is a text too).
+    The column is factorised as it is stored (a string array hashes three times faster than its
+    object copy)."""
+    codes, distinct = pd.factorize(column, use_na_sentinel=False)
+    return codes, np.asarray(distinct, dtype=object)
+
+
+def parse_items(
+    text: pd.DataFrame, instruments, wave: str, extra_markers: list[str], factorised_items: dict | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Item text to numbers with every problem listed: each column factorised once (pandas' hash
     table, in C), each distinct text trimmed and read once by :func:`read_cell`, and values and
     problems spread back to the cells by their codes with numpy indexing (no Python per cell).
 
     The cells need not be trimmed beforehand: a distinct text is trimmed before it is read, so
-    " 4 " and "4" read alike and a bad cell is shown trimmed."""
+    " 4 " and "4" read alike and a bad cell is shown trimmed. ``factorised_items`` holds the
+    :func:`factorised` columns already computed (item id -> codes, distinct texts)."""
     markers = {normalise_label(m) for m in [*MISSING_MARKERS, *extra_markers]}
     values, problems = {}, []
     for instrument in instruments:
         labels = {normalise_label(label): value for value, label in (instrument.response.labels or {}).items()}
         for item_id in instrument.item_ids:
             column = text[item_id]
-            codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=False)
+            codes, uniques = (factorised_items or {}).get(item_id) or factorised(column)
             trimmed = [str(cell).strip() for cell in uniques]
             readings = [read_cell(cell, labels, markers) for cell in trimmed]
             number = np.fromiter((reading[0] for reading in readings), dtype=float, count=len(readings))
@@ -487,7 +498,7 @@ def other_group_problems(
 
 def check_identifying_uses(
     export: WaveExport, needed: dict[str, str], id_column: str, subgroups: list[str], identifiers: list[str], pseudonymised: bool, wave: str,
-    group_column: str | None = None,
+    group_column: str | None = None, distinct_texts: dict | None = None,
 ) -> None:
     """Stop when an identifying column (:mod:`pipeline.privacy`: by name, by the study's lists or by
     its values) would be read as the id column without pseudonymisation, as an item, as a subgroup,
@@ -495,7 +506,8 @@ def check_identifying_uses(
 
     The message names the column and why, never its values. Item columns count as identifying
     by their values only when most of their answers are e-mail or IP addresses or phone numbers
-    (a stray one typed into an answer is a cell problem, shown masked).
+    (a stray one typed into an answer is a cell problem, shown masked). ``distinct_texts`` holds
+    the distinct texts of columns already found (export column -> array).
     """
     uses = [(theirs, ours) for ours, theirs in needed.items() if not ours.startswith("__")] + [(name, None) for name in subgroups]
     uses += [(group_column, "__group")] if group_column is not None else []
@@ -507,7 +519,8 @@ def check_identifying_uses(
         if not reason:
             # identifying_values' verdict from each distinct text once, and None without asking when no
             # text looks identifying (the common case: item columns share a handful of answers).
-            distinct = pd.unique(export.table[column].to_numpy(dtype=object))
+            known = (distinct_texts or {}).get(column)
+            distinct = known if known is not None else pd.unique(export.table[column].to_numpy(dtype=object))
             candidates = distinct[maybe_identifying(pd.Series(distinct, dtype=object)).to_numpy()]
             if any(_looks_identifying(cell, kinds) for cell in candidates):
                 reason = identifying_values(pd.Series(distinct, dtype=object), share=identifying_share(ours, id_column))
@@ -681,8 +694,11 @@ def validate_wave(
     group_column = groups.column if groups is not None and baseline else None
     if groups is not None and baseline:
         check_group_column(export, groups)
+    # Each item column factorised once, for the identifying check and for reading the cells.
+    items_factorised = {ours: factorised(export.table[theirs]) for ours, theirs in needed.items() if ours in item_set}
     check_identifying_uses(
-        export, needed, id_column, attribute_columns, identifiers or [], pseudonym_key is not None, export.wave, group_column=group_column
+        export, needed, id_column, attribute_columns, identifiers or [], pseudonym_key is not None, export.wave, group_column=group_column,
+        distinct_texts={needed[ours]: distinct for ours, (_, distinct) in items_factorised.items()},
     )
     # Item cells are trimmed by parse_items, once per distinct text; the few other columns here.
     text = pd.DataFrame(
@@ -690,7 +706,7 @@ def validate_wave(
         index=export.table.index,
     )
 
-    values, problems = parse_items(text[item_ids], instruments, export.wave, options.missing_values)
+    values, problems = parse_items(text[item_ids], instruments, export.wave, options.missing_values, items_factorised)
     out_of_range = range_problems(values, instruments, export.wave)
     for column, rows in out_of_range.groupby("column")["row"]:
         values.loc[rows.to_numpy(), column] = np.nan
