@@ -48,6 +48,15 @@ def _report_duckdb(run, out_dir: Path) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from .pdf import PdfRenderers
+
+    # Forked before the analysis is imported, the PDF renderers load WeasyPrint while this
+    # process reads and checks the study (pipeline.pdf).
+    with PdfRenderers(0 if args.no_pdf else None) as renderers:
+        return _run_study(args, renderers)
+
+
+def _run_study(args: argparse.Namespace, renderers) -> int:
     from .outputs import OutputFolder
     from .engine_duckdb import engine_for, write_duckdb_run
     from .progress import Progress, choose_mode, run_stages
@@ -64,7 +73,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             return 0 if args.quiet else _report_duckdb(run, out_dir)
         try:
             run = run_study(study, progress=progress)
-            written = write_run(run, folder, pdf=not args.no_pdf, progress=progress)
+            written = write_run(run, folder, pdf=not args.no_pdf, progress=progress, renderers=renderers)
         finally:
             progress.close()
     if args.quiet:

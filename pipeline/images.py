@@ -14,7 +14,7 @@ scripts, ``<foreignObject>`` and other embedding or animation elements, event ha
 WeasyPrint's SVG renderer catches every error while it draws an SVG, including the
 ``FatalURLFetchingError`` with which the report's fetcher refuses a fetch, so a reference that the
 fetcher refuses would leave a silently blank logo instead of stopping the run (the report's
-fetcher also records refusals, :func:`pipeline.report.sandbox.html_to_pdf`, as a second line of defence).
+fetcher also records refusals, :func:`pipeline.pdf.html_to_pdf`, as a second line of defence).
 """
 
 from __future__ import annotations

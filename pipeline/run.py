@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -18,6 +19,7 @@ from .analyze import analyze
 from .errors import PipelineError
 from .ingest import read_wave
 from .outputs import OutputFolder
+from .pdf import PdfRenderers
 from .privacy import load_key, redcap_identifier_fields
 from .progress import Progress
 from .provenance import REPOSITORY, manifest
@@ -283,36 +285,45 @@ def write_outputs(run: StudyRun, out_dir: Path, pdf: bool = True) -> list[Path]:
         return write_run(run, folder, pdf=pdf)
 
 
-def write_run(run: StudyRun, folder: OutputFolder, pdf: bool = True, progress: Progress | None = None) -> list[Path]:
+def write_run(run: StudyRun, folder: OutputFolder, pdf: bool = True, progress: Progress | None = None, renderers=None) -> list[Path]:
     """Write every output of ``run`` into a claimed ``folder``'s staging area, then publish it whole
-    (``progress`` is told each stage as it begins)."""
+    (``progress`` is told each stage as it begins).
+
+    With ``pdf``, the reports' HTML is made first and their PDFs rendered in ``renderers`` (a
+    :class:`pipeline.pdf.PdfRenderers`, started by the caller before the run so that WeasyPrint is
+    loaded by then; made here when not given) while the tables are written.
+    """
     progress = progress or Progress(0)
     progress.stage("writing the tables")
     provenance = manifest(run)
-    tables = {
-        "scores.csv": run.scores_table,
-        "results.csv": run.results,
-        **({"comparison.csv": run.comparison, "retention.csv": run.retention} if run.two_groups else {}),
-        "changes.csv": run.changes,
-        "trajectory.csv": run.trajectory,
-        "reliable_change.csv": run.reliable_change,
-        "attrition.csv": run.attrition,
-        "ledger.csv": run.ledger,
-        "exclusions.csv": run.exclusions,
-        "data-quality.csv": run.problems,
-        "unmatched.csv": run.unmatched,
-        **({"subgroups.csv": run.subgroup_results} if not run.subgroup_results.empty else {}),
-    }
-    written = [folder.write(*table_file(name, frame)) for name, frame in tables.items()]
-    written.append(folder.write("tables.xlsx", xlsx_bytes(publication_tables(run))))
-    written.append(folder.write("manifest.json", json.dumps(provenance, indent=2).encode() + b"\n"))
-    if pdf:
-        from .report import render_reports  # WeasyPrint is slow to import; only load it when needed
+    with ExitStack() as stack:
+        if pdf:
+            from .report import start_reports  # charts and templates: only loaded when needed
 
-        progress.stage("rendering the reports")
-
-        for name, content in render_reports(run, provenance).items():
-            written.append(folder.write(name, content))
+            if renderers is None:
+                renderers = stack.enter_context(PdfRenderers())
+            reports = start_reports(run, renderers, provenance)
+        tables = {
+            "scores.csv": run.scores_table,
+            "results.csv": run.results,
+            **({"comparison.csv": run.comparison, "retention.csv": run.retention} if run.two_groups else {}),
+            "changes.csv": run.changes,
+            "trajectory.csv": run.trajectory,
+            "reliable_change.csv": run.reliable_change,
+            "attrition.csv": run.attrition,
+            "ledger.csv": run.ledger,
+            "exclusions.csv": run.exclusions,
+            "data-quality.csv": run.problems,
+            "unmatched.csv": run.unmatched,
+            **({"subgroups.csv": run.subgroup_results} if not run.subgroup_results.empty else {}),
+        }
+        written = [folder.write(*table_file(name, frame)) for name, frame in tables.items()]
+        written.append(folder.write("tables.xlsx", xlsx_bytes(publication_tables(run))))
+        written.append(folder.write("manifest.json", json.dumps(provenance, indent=2).encode() + b"\n"))
+        if pdf:
+            progress.stage("rendering the reports")
+            for name, content in reports().items():
+                written.append(folder.write(name, content))
     folder.publish()
     return written
 

@@ -66,7 +66,7 @@ def test_a_failure_while_writing_leaves_the_previous_run_untouched(minimal_run, 
     def broken(*args, **kwargs):
         raise RuntimeError("the renderer fell over")
 
-    monkeypatch.setattr("pipeline.report.render_reports", broken)
+    monkeypatch.setattr("pipeline.report.start_reports", broken)
     with pytest.raises(RuntimeError):
         write_outputs(minimal_run, out, pdf=True)
     assert tree(out) == before

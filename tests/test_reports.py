@@ -211,9 +211,9 @@ def test_markup_in_names_labels_and_values_is_shown_as_text_and_nothing_is_fetch
         fetcher.fetch = record
         return fetcher
 
-    monkeypatch.setattr("pipeline.report.sandbox.asset_fetcher", recording_fetcher)  # where html_to_pdf looks it up
-    # Render in this process, so that every fetch is recorded here (not in a forked child).
-    monkeypatch.setattr("pipeline.report.render.pdfs_side_by_side", lambda documents, files=(), variant=None: [report.html_to_pdf(html, files, variant) for html in documents])
+    monkeypatch.setattr("pipeline.pdf.asset_fetcher", recording_fetcher)  # where html_to_pdf looks it up
+    # Render in this process, so that every fetch is recorded here (not in a renderer process).
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
     run = run_study(load_study(hostile_study(minimal_study)))
     outputs = report.render_reports(run)
     assert fetched and all(url.startswith("data:") for url in fetched)  # charts only; no file, no network

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
 
+from ..pdf import PdfRenderers
 from .context import report_context, run_provenance
-from .sandbox import html_to_pdf
 from .technical import technical_context
 from .words import format_number, format_p
 
@@ -49,14 +50,15 @@ def logo_sources(study) -> tuple[str | None, str | None]:
     return file.as_uri(), f"data:{MEDIA_TYPES[file.suffix.lower()]};base64," + base64.b64encode(content).decode("ascii")
 
 
-def render_reports(run, provenance: dict | None = None) -> dict[str, bytes]:
-    """Both reports of ``run``, as ``{file name: bytes}``: the impact and technical reports as PDF
-    and as self-contained HTML twins (charts and logo embedded as data URLs)."""
+def start_reports(run, renderers: PdfRenderers, provenance: dict | None = None) -> Callable[[], dict[str, bytes]]:
+    """Both reports of ``run``: the HTML made now, the PDFs started in ``renderers``; returns the
+    function that waits for the PDFs and gives every report as ``{file name: bytes}`` (the impact
+    and technical reports as PDF and as self-contained HTML twins, charts and logo embedded as
+    data URLs). The caller may write other files while the PDFs render."""
     provenance = provenance or run_provenance(run)
     study = run.study
     logo_file, logo_data = logo_sources(study)
     files = (study.logo_file,) if study.logo_file else ()
-    variant = study.config.report.pdf_variant
     outputs, documents = {}, {}
     for name, context, template in [
         ("impact-report", report_context(run, provenance), None),
@@ -64,13 +66,12 @@ def render_reports(run, provenance: dict | None = None) -> dict[str, bytes]:
     ]:
         outputs[f"{name}.html"] = render_html(context | {"logo": logo_data}, template).encode("utf-8")
         documents[f"{name}.pdf"] = render_html(context | {"logo": logo_file}, template)
-    return outputs | dict(zip(documents, pdfs_side_by_side(list(documents.values()), files, variant)))
+    pending = renderers.start(list(documents.values()), files, study.config.report.pdf_variant)
+    return lambda: outputs | dict(zip(documents, pending()))
 
 
-def pdfs_side_by_side(documents: list[str], files: tuple[Path, ...] = (), variant: str | None = None) -> list[bytes]:
-    """:func:`html_to_pdf` of each document, each in a forked worker when the machine has more than
-    one CPU (:func:`pipeline.parallel.map_in_workers`: WeasyPrint is single-threaded and the reports
-    are independent, so this roughly halves the wall time of a run). The bytes are the same either way."""
-    from ..parallel import map_in_workers
-
-    return map_in_workers(lambda html: html_to_pdf(html, files, variant), documents)
+def render_reports(run, provenance: dict | None = None) -> dict[str, bytes]:
+    """Both reports of ``run`` as ``{file name: bytes}`` (:func:`start_reports`), the two PDFs
+    rendered side by side when the machine has more than one CPU."""
+    with PdfRenderers() as renderers:
+        return start_reports(run, renderers, provenance)()
