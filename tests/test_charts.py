@@ -595,6 +595,44 @@ def test_paired_slopes_are_deterministic_and_ignore_row_order():
         assert first == charts.paired_slopes_svg(list(pre[shuffle]), list(post[shuffle]), 1, 7, "better")
 
 
+def test_a_large_panel_draws_a_random_sample_of_lines_and_says_so():
+    pre, post = pairs(2000, seed=7)
+    svg = charts.paired_slopes_svg(pre, post, 1, 7, "better")
+    root = ET.fromstring(svg)
+    limit = charts.SLOPE_LINES_MAX
+    assert (root.get("width"), root.get("height")) == ("78mm", "55mm")
+    note = element(root, "text", "id", "sample-note").text
+    assert note == f"Lines: {limit} of 2,000 participants, drawn at random"
+    lines = participant_lines(root)
+    assert sum(line["count"] * len(line["segments"]) for line in lines) == limit  # each sampled participant once
+    to_px = y_scale(root, 1, 7)
+    data = {(round(float(to_px(a)), 2), round(float(to_px(b)), 2)) for a, b in zip(pre, post)}
+    drawn = {(round(y0, 2), round(y1, 2)) for line in lines for (_, y0), (_, y1) in line["segments"]}
+    assert drawn <= data  # every line drawn is a participant's pair
+    # The means and their intervals come from every pair, exactly as an unsampled panel draws them.
+    everyone = ET.fromstring(charts.paired_slopes_svg(pre, post, 1, 7, "better", max_lines=len(pre)))
+    assert ET.tostring(group(root, "means")) == ET.tostring(group(everyone, "means"))
+    assert "sample-note" not in ET.tostring(everyone).decode()
+    # The same sample, whatever the order of the rows.
+    shuffle = np.random.default_rng(3).permutation(len(pre))
+    assert svg == charts.paired_slopes_svg(pre[shuffle], post[shuffle], 1, 7, "better")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(1, 7), st.integers(1, 7)), min_size=1, max_size=400), st.integers(1, 300), st.randoms())
+def test_line_sample_is_a_sub_multiset_of_the_pairs_of_the_right_size_in_any_order(rows, limit, random):
+    pre, post = (np.array(values, dtype=float) for values in zip(*rows))
+    drawn_pre, drawn_post = charts.line_sample(pre, post, limit)
+    assert len(drawn_pre) == len(drawn_post) == min(len(rows), limit)
+    drawn = distinct_pairs(drawn_pre, drawn_post)
+    available = distinct_pairs(pre, post)
+    assert all(count <= available[pair] for pair, count in drawn.items())
+    order = list(range(len(rows)))
+    random.shuffle(order)
+    again = charts.line_sample(pre[order], post[order], limit)
+    assert distinct_pairs(*again) == drawn
+
+
 def test_output_is_the_same_in_a_fresh_process():
     code = (
         "import sys, numpy as np; from pipeline import charts; from tests.test_charts import pairs, ties, MAIN, SIDE, FOREST; "

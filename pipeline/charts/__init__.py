@@ -18,11 +18,11 @@ reports are reproducible. Text from studies and data is always escaped: a label 
 from .flow import consort_diagram_svg, consort_diagram_title, flow_diagram_svg, flow_diagram_title
 from .forest import SHAPES, forest_parts, forest_svg, forest_title
 from .primitives import CHANGED, IMPROVED, LIGHT_FILL, MUTED, MUTED_LIGHT, NAVY, NEUTRAL, RULE, TEXT, WORSENED, svg_data_uri, wrap_text
-from .slopes import paired_slopes_svg
+from .slopes import SLOPE_LINES_MAX, line_sample, paired_slopes_svg
 from .trajectory import GROUP_COLOURS, groups_trajectory_svg, groups_trajectory_title, trajectory_svg, trajectory_title, wave_positions
 
 __all__ = [
     "CHANGED", "GROUP_COLOURS", "IMPROVED", "LIGHT_FILL", "MUTED", "MUTED_LIGHT", "NAVY", "NEUTRAL", "RULE", "SHAPES", "TEXT", "WORSENED",
-    "consort_diagram_svg", "consort_diagram_title", "flow_diagram_svg", "flow_diagram_title", "forest_parts", "forest_svg", "forest_title", "groups_trajectory_svg", "groups_trajectory_title", "paired_slopes_svg", "svg_data_uri",
+    "consort_diagram_svg", "consort_diagram_title", "flow_diagram_svg", "flow_diagram_title", "forest_parts", "forest_svg", "forest_title", "groups_trajectory_svg", "groups_trajectory_title", "line_sample", "paired_slopes_svg", "SLOPE_LINES_MAX", "svg_data_uri",
     "trajectory_svg", "trajectory_title", "wave_positions", "wrap_text",
 ]  # fmt: skip

@@ -31,6 +31,33 @@ _CAP_HALF = 3 * _PT
 _MEAN_RADIUS = 2.5 * _PT
 # Participants' lines by colour, in the order they are drawn (within one multiplicity).
 _LINE_COLOURS = (NEUTRAL, IMPROVED, WORSENED)
+_NOTE_SIZE = 6.5 * _PT
+_NOTE_ROW = 12  # px added above the plot for the note saying the lines are a sample
+
+#: A panel draws at most this many participants' lines: above it, a random sample of this size
+#: (:func:`line_sample`), said so in the panel; the means and intervals always use every pair.
+#: The report's pages then take the same time to render whatever the study's size, and a
+#: panel of 100,000 pairs reads as one of 300 does (3 to 4 times the demo's pairs).
+SLOPE_LINES_MAX = 300
+
+
+def line_sample(pre: np.ndarray, post: np.ndarray, limit: int = SLOPE_LINES_MAX) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs whose lines a panel draws: all of them up to ``limit``, else ``limit`` pairs
+    drawn at random without replacement.
+
+    The pairs are sorted (by before, then after) before the draw and the generator is seeded
+    (numpy's ``default_rng(0)``), so the sample, and the chart, are the same on every run and for
+    the same pairs in any row order.
+
+    >>> pre, post = np.arange(10.0), np.arange(10.0) + 1
+    >>> [len(values) for values in line_sample(pre, post, 4)], line_sample(pre, post, 10)[0] is pre
+    ([4, 4], True)
+    """
+    if len(pre) <= limit:
+        return pre, post
+    order = np.lexsort((post, pre))
+    chosen = order[np.sort(np.random.default_rng(0).choice(len(pre), size=limit, replace=False))]
+    return pre[chosen], post[chosen]
 
 
 def _tick_values(low: float, high: float) -> list[float]:
@@ -101,6 +128,7 @@ def paired_slopes_svg(
     higher_is: str,
     label_pre: str = "Before",
     label_post: str = "After",
+    max_lines: int = SLOPE_LINES_MAX,
 ) -> str:
     """One variable's paired scores, before and after, as a small SVG panel (78 x 52 mm), written by hand.
 
@@ -118,7 +146,10 @@ def paired_slopes_svg(
 
     To keep the SVG small and quick to render, participants with the same pair of scores share
     one line, drawn as dark as their stacked lines would be, and lines of one colour and
-    multiplicity share one ``<path>`` (its ``data-count`` is the multiplicity).
+    multiplicity share one ``<path>`` (its ``data-count`` is the multiplicity). With more than
+    ``max_lines`` pairs, the lines are those of a random ``max_lines`` of them
+    (:func:`line_sample`), and a line above the plot says so; the means and intervals, and the
+    dots at each score drawn, come from the lines drawn and every pair respectively.
 
     Privacy: participant-level data reach the report only as these unlabelled lines (no id, no
     count by colour shown, drawn in score order so the order of rows is not kept: the same pairs
@@ -160,8 +191,9 @@ def paired_slopes_svg(
     # darker than either line (a path is painted once), a small loss we accept for a file that
     # renders quickly. np.unique sorts the pairs, so the output does not depend on row order.
     # Many participants: fainter lines, so that where they bunch up still reads as density.
-    alpha = float(np.clip(2.7 / math.sqrt(n), 0.03, 0.3))
-    pairs, counts = np.unique(np.column_stack([pre, post]), axis=0, return_counts=True)
+    drawn_pre, drawn_post = line_sample(pre, post, max_lines)
+    alpha = float(np.clip(2.7 / math.sqrt(len(drawn_pre)), 0.03, 0.3))
+    pairs, counts = np.unique(np.column_stack([drawn_pre, drawn_post]), axis=0, return_counts=True)
     sign = {"better": 1, "worse": -1, "neutral": 0}[higher_is]
     change = (pairs[:, 1] - pairs[:, 0]) * sign
     colour_index = np.where(change > 0, 1, np.where(change < 0, 2, 0))
@@ -228,7 +260,18 @@ def paired_slopes_svg(
         f'stroke-linecap="round" d="{points}"/></g>'
     )
 
+    height = _SLOPES_H
+    if len(drawn_pre) < n:  # a sample: say so above the plot, which moves down to make room
+        height += _NOTE_ROW
+        note = f"Lines: {len(drawn_pre):,} of {n:,} participants, drawn at random"
+        parts = [
+            f'<text id="sample-note" x="{_num(_SLOPES_W / 2)}" y="{_num(_NOTE_ROW - 2)}" font-size="{_num(_NOTE_SIZE)}" '
+            f'fill="{MUTED}" text-anchor="middle">{note}</text>',
+            f'<g transform="translate(0 {_NOTE_ROW})">',
+            *parts,
+            "</g>",
+        ]
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{_SLOPES_W // 4}mm" height="{_SLOPES_H // 4}mm" '
-        f'viewBox="0 0 {_SLOPES_W} {_SLOPES_H}" font-family="{FONT_FAMILY}">\n' + "\n".join(parts) + "\n</svg>\n"
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{_num(_SLOPES_W / 4)}mm" height="{_num(height / 4)}mm" '
+        f'viewBox="0 0 {_SLOPES_W} {height}" font-family="{FONT_FAMILY}">\n' + "\n".join(parts) + "\n</svg>\n"
     )

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-from ..charts import svg_data_uri
+from ..charts import SLOPE_LINES_MAX, svg_data_uri
 from ..errors import PipelineError
 from ..provenance import manifest
 from ..score import score_range
@@ -103,6 +103,7 @@ def common_context(run, provenance: dict, results: pd.DataFrame, changes: pd.Dat
         "run_id": provenance["run_id"],
         "inputs": provenance["inputs"],
         "threshold": threshold,
+        "slope_lines_max": SLOPE_LINES_MAX,
         "alpha": options.alpha,
         "correction": options.correction,
         "correction_name": CORRECTION_NAMES[options.correction],

@@ -11,7 +11,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from ..charts import (
-    CHANGED, IMPROVED, NEUTRAL, WORSENED, groups_trajectory_svg, groups_trajectory_title, paired_slopes_svg, svg_data_uri, trajectory_svg,
+    CHANGED, IMPROVED, NEUTRAL, SLOPE_LINES_MAX, WORSENED, groups_trajectory_svg, groups_trajectory_title, paired_slopes_svg, svg_data_uri, trajectory_svg,
     trajectory_title,
 )  # fmt: skip
 from ..suppression import TOO_FEW, collapse_small_categories, suppress_count
@@ -112,8 +112,11 @@ def variable_panels(
                 "sentence": panel_sentence(row, low, high, correction, study if several else None),
                 "later": later_wave_lines(study, row, contrasts, correction) if several else [],
                 "slopes": svg_data_uri(slopes) if slopes else None,
+                "sampled": bool(slopes) and n > SLOPE_LINES_MAX,
                 "slopes_alt": (
-                    f"{row['name']}: each line is one participant's score before and after; the mean moved from "
+                    f"{row['name']}: each line is one participant's score before and after"
+                    + (f", for {SLOPE_LINES_MAX:,} of the {n:,} participants drawn at random" if n > SLOPE_LINES_MAX else "")
+                    + "; the mean moved from "
                     f"{format_number(row['mean_pre'])} to {format_number(row['mean_post'])} on the {format_number(low, 0)}"
                     f"\u2013{format_number(high, 0)} scale."
                     if slopes
