@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .analyze import analyze
-from .errors import PipelineError
+from .errors import PipelineError, shorten
 from .ingest import read_wave
 from .outputs import OutputFolder
 from .pdf import PdfRenderers
@@ -345,18 +345,29 @@ def table_file(name: str, frame: pd.DataFrame) -> tuple[str, bytes]:
 
 def parquet_bytes(frame: pd.DataFrame) -> bytes:
     """``frame`` as a zstd-compressed Parquet file, written by DuckDB (pyarrow is not a dependency),
-    rows in order."""
+    rows in order.
+
+    DuckDB writes files, not bytes, so the file passes through the system's temporary folder; a
+    temporary folder that is full, missing or unwritable stops the run with one line naming it
+    (DuckDB's own I/O errors are not ``OSError``)."""
     import tempfile
 
     import duckdb
 
-    with tempfile.TemporaryDirectory() as scratch:
-        target = Path(scratch) / "table.parquet"
-        with duckdb.connect() as con:
-            con.execute("SET preserve_insertion_order = true")
-            con.register("frame", frame)
-            con.execute("COPY frame TO '" + str(target).replace("'", "''") + "' (FORMAT parquet, COMPRESSION zstd)")
-        return target.read_bytes()
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            target = Path(scratch) / "table.parquet"
+            with duckdb.connect() as con:
+                con.execute("SET preserve_insertion_order = true")
+                con.register("frame", frame)
+                con.execute("COPY frame TO '" + str(target).replace("'", "''") + "' (FORMAT parquet, COMPRESSION zstd)")
+            return target.read_bytes()
+    except (OSError, duckdb.Error) as error:
+        raise PipelineError(
+            f"could not write a Parquet table through the temporary folder {tempfile.gettempdir()} "
+            f"({shorten(str(error).splitlines()[0] if str(error) else type(error).__name__, 120)}): "
+            "free space there, or set TMPDIR to a folder with room"
+        ) from None
 
 
 def publication_tables(run: StudyRun) -> dict[str, pd.DataFrame]:

@@ -187,3 +187,19 @@ def test_a_long_per_participant_table_is_written_as_parquet_with_every_row(tmp_p
         assert list(back.columns) == list(frame.columns) and len(back) == len(frame)
         as_cells = lambda table: table.astype(object).where(table.notna(), None).to_numpy().tolist()  # noqa: E731 - NA kinds differ
         assert as_cells(back) == as_cells(frame.reset_index(drop=True))
+
+
+def test_a_temporary_folder_that_cannot_be_written_stops_a_parquet_table_with_one_line(tmp_path, monkeypatch):
+    import tempfile
+
+    import pandas as pd
+
+    from pipeline.errors import PipelineError
+    from pipeline.run import parquet_bytes
+
+    missing = tmp_path / "no-such-folder"
+    monkeypatch.setattr(tempfile, "tempdir", str(missing))
+    with pytest.raises(PipelineError) as caught:
+        parquet_bytes(pd.DataFrame({"score": [1.0, 2.0]}))
+    message = str(caught.value)
+    assert str(missing) in message and "TMPDIR" in message and "\n" not in message
