@@ -739,7 +739,9 @@ def validate_wave(
     if pseudonym_key is not None:
         ids = pseudonymise(ids, pseudonym_key)
     kept = pd.concat([ids.rename(id_column), values], axis=1).loc[reasons == ""]
-    response_schema(instruments, id_column).validate(kept, lazy=True)  # a failure here is a bug, not bad input
+    # A failure here is a bug, not bad input. In place: the schema coerces nothing and adds no
+    # column, and pandera's default first copies the whole frame (0.6 s at 100,000 rows).
+    response_schema(instruments, id_column).validate(kept, lazy=True, inplace=True)
     attributes = ids.rename(id_column).to_frame().join(subgroup_text(export, attribute_columns)).loc[kept.index]
     group = roles.loc[kept.index].rename("group") if roles is not None else no_groups()
     if groups is not None and not baseline and allocated is not None and groups.column in export.table.columns:
