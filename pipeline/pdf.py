@@ -149,11 +149,11 @@ class PdfRenderers:
 
     Forked when made (``workers`` of them, at most one per CPU, by default two; none on one CPU,
     in a daemonic process or where fork is not available, and then :meth:`start` renders in this
-    process: :func:`pipeline.parallel.worker_count`), they
-    import WeasyPrint and warm up at once, while the maker goes on. Use as a context manager: on
-    leaving, idle renderers are told to stop and any still busy (the run failed elsewhere) are
-    killed. Nothing is shared but a pipe per renderer, so no thread runs in this process and a
-    renderer that dies (out of memory) gives an error, not a wait for ever.
+    process: :func:`pipeline.parallel.worker_count`), they import WeasyPrint and warm up at once,
+    while the maker goes on. Use as a context manager: on leaving, renderers that have sent back
+    all their work are told to stop and the others (never used, or still busy because the run
+    failed elsewhere) are killed. Nothing is shared but a pipe per renderer, so no thread runs in
+    this process, and a renderer that dies (out of memory) gives an error, not a wait for ever.
     """
 
     def __init__(self, workers: int | None = None) -> None:
@@ -161,6 +161,7 @@ class PdfRenderers:
 
         count = worker_count(2 if workers is None else workers)
         self._renderers: list[tuple[multiprocessing.Process, object]] = []
+        self._finished: set = set()  # the renderers whose every document has come back
         if count < 2:
             return
         context = multiprocessing.get_context("fork")
@@ -179,19 +180,25 @@ class PdfRenderers:
         self.close()
 
     def close(self) -> None:
-        """Stop every renderer (idle ones are asked, busy ones killed) and reap it."""
+        """Stop every renderer and reap it: one that has sent back every document it was given is
+        asked to stop; any other (still warming up, or busy because the run failed elsewhere) is
+        killed at once, so that a run that stops early is not kept waiting by its renderers."""
         for process, connection in self._renderers:
-            try:
-                connection.send(None)
-            except OSError:
-                pass
+            if connection in self._finished:
+                try:
+                    connection.send(None)
+                except OSError:
+                    process.kill()
+            else:
+                process.kill()
             connection.close()
         for process, _ in self._renderers:
-            process.join(timeout=1)
+            process.join(timeout=5)
             if process.is_alive():
                 process.kill()
                 process.join()
         self._renderers = []
+        self._finished = set()
 
     def start(self, documents: Sequence[str], files: tuple[Path, ...] = (), variant: str | None = None) -> Callable[[], list[bytes]]:
         """Start rendering ``documents``; return the function that waits for their PDFs, in order.
@@ -215,6 +222,7 @@ class PdfRenderers:
         def hand_out(connection) -> None:
             if waiting:
                 index = waiting.pop(0)
+                self._finished.discard(connection)
                 try:
                     connection.send(jobs[index])
                 except OSError:
@@ -235,7 +243,10 @@ class PdfRenderers:
                     if not ok:
                         raise value
                     results[index] = value
-                    hand_out(connection)
+                    if waiting:
+                        hand_out(connection)
+                    else:
+                        self._finished.add(connection)
             return results
 
         return collect

@@ -85,3 +85,13 @@ def test_a_refused_fetch_crosses_back_as_the_same_error(two_cpus):
     with deadline(120), PdfRenderers() as renderers, pytest.raises(PipelineError) as caught:
         renderers.start(["<p>clean</p>", refused])()
     assert "file:///etc/passwd" in str(caught.value)
+
+
+def test_renderers_never_used_are_killed_and_those_done_are_asked_to_stop(two_cpus):
+    with PdfRenderers() as renderers:  # a run that stops before its reports (bad input): not kept waiting
+        unused = [process for process, _ in renderers._renderers]
+    assert unused and [process.exitcode for process in unused] == [-signal.SIGKILL] * len(unused)
+    with deadline(300), PdfRenderers() as renderers:
+        done = [process for process, _ in renderers._renderers]
+        renderers.start(DOCUMENTS[:2])()
+    assert [process.exitcode for process in done] == [0, 0]
