@@ -363,9 +363,12 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
                 con.execute("COPY frame TO '" + str(target).replace("'", "''") + "' (FORMAT parquet, COMPRESSION zstd)")
             return target.read_bytes()
     except (OSError, duckdb.Error) as error:
+        # The reason, but only from an I/O error: another DuckDB error could quote a cell (an id).
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else type(error).__name__
+        if isinstance(error, duckdb.IOException):
+            reason = shorten(str(error).splitlines()[0], 120) if str(error) else reason
         raise PipelineError(
-            f"could not write a Parquet table through the temporary folder {tempfile.gettempdir()} "
-            f"({shorten(str(error).splitlines()[0] if str(error) else type(error).__name__, 120)}): "
+            f"could not write a Parquet table through the temporary folder {tempfile.gettempdir()} ({reason}): "
             "free space there, or set TMPDIR to a folder with room"
         ) from None
 

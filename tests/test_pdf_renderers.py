@@ -3,7 +3,6 @@ order, and an error (never a wait for ever) when a renderer dies or a document i
 
 from __future__ import annotations
 
-import contextlib
 import io
 import multiprocessing
 import os
@@ -14,28 +13,13 @@ from pypdf import PdfReader
 
 from pipeline.errors import PipelineError
 from pipeline.pdf import PdfRenderers, html_to_pdf
+from tests.test_logo_security import deadline
 
 pytestmark = pytest.mark.skipif(
     not hasattr(signal, "SIGALRM") or "fork" not in multiprocessing.get_all_start_methods(), reason="no fork on this platform"
 )
 
 DOCUMENTS = [f"<h1>Document {number}</h1><p>{'text ' * 50 * number}</p>" for number in range(1, 6)]
-
-
-@contextlib.contextmanager
-def deadline(seconds: int):
-    """Fail instead of hanging."""
-
-    def expire(signum, frame):
-        raise AssertionError(f"still waiting after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def first_line(pdf: bytes) -> str:
