@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
@@ -200,37 +200,42 @@ class PdfRenderers:
         self._renderers = []
         self._finished = set()
 
-    def start(self, documents: Sequence[str], files: tuple[Path, ...] = (), variant: str | None = None) -> Callable[[], list[bytes]]:
+    def start(self, documents: Iterable[str], files: tuple[Path, ...] = (), variant: str | None = None) -> Callable[[], list[bytes]]:
         """Start rendering ``documents``; return the function that waits for their PDFs, in order.
 
         Each renderer takes one document at a time and is given the next when it has sent the
-        last back (so neither end ever waits on a full pipe). Without renderers, the returned
-        function renders the documents here, one after another. An error in any document is
-        raised by the returned function, as :func:`html_to_pdf` would raise it.
+        last back (so neither end ever waits on a full pipe). ``documents`` may be a generator:
+        each document is asked for only when a renderer is free to take it, so the first renders
+        while the next is being made. Without renderers, the returned function makes and renders
+        the documents here, one after another. An error in any document is raised by the
+        returned function, as :func:`html_to_pdf` would raise it.
         """
-        jobs = [(html, tuple(files), variant) for html in documents]
+        jobs = ((html, tuple(files), variant) for html in documents)
         if not self._renderers:
             return lambda: [html_to_pdf(*job) for job in jobs]
         from multiprocessing.connection import wait
 
-        results: list[bytes | None] = [None] * len(jobs)
-        waiting = list(range(len(jobs)))
+        results: list[bytes | None] = []
         busy: dict[object, int] = {}
 
         stopped = PipelineError("report: a PDF renderer process stopped before it finished (out of memory?); run again, or with --no-pdf")
 
-        def hand_out(connection) -> None:
-            if waiting:
-                index = waiting.pop(0)
-                self._finished.discard(connection)
-                try:
-                    connection.send(jobs[index])
-                except OSError:
-                    raise stopped from None
-                busy[connection] = index
+        def hand_out(connection) -> bool:
+            job = next(jobs, None)
+            if job is None:
+                return False
+            self._finished.discard(connection)
+            try:
+                connection.send(job)
+            except OSError:
+                raise stopped from None
+            busy[connection] = len(results)
+            results.append(None)
+            return True
 
         for _, connection in self._renderers:
-            hand_out(connection)
+            if not hand_out(connection):
+                break
 
         def collect() -> list[bytes]:
             while busy:
@@ -243,9 +248,7 @@ class PdfRenderers:
                     if not ok:
                         raise value
                     results[index] = value
-                    if waiting:
-                        hand_out(connection)
-                    else:
+                    if not hand_out(connection):
                         self._finished.add(connection)
             return results
 
