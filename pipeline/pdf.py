@@ -7,8 +7,10 @@ local file; any refused fetch stops the render.
 The renderers (:class:`PdfRenderers`): WeasyPrint is single-threaded, slow to import (about 0.8 s)
 and slower on its first document than later ones, and the two reports are independent. A run
 that will write PDFs starts its renderer processes first, before it imports the analysis, so that
-each imports WeasyPrint and warms up on the CPU the run's reading and checking leave idle; the
-HTML is handed over when the analysis is done, and the tables are written while the PDFs render.
+the first imports WeasyPrint and warms up on the CPU the run's reading and checking leave idle;
+the technical report is handed to it as soon as the analysis is done, the impact report to the
+next (which loads WeasyPrint then: that report is the shorter), and the tables are written while
+the PDFs render.
 
 This module imports nothing of the pipeline but :mod:`pipeline.errors` and :mod:`pipeline.images`
 (both light), so a renderer forked early stays small and starts fast.
@@ -113,10 +115,10 @@ def html_to_pdf(html: str, files: tuple[Path, ...] = (), variant: str | None = N
     return pdf
 
 
-def _render_jobs(connection, inherited: list) -> None:
-    """A renderer process: warm WeasyPrint up, then render each ``(html, files, variant)`` job
-    received on ``connection`` and send back ``(True, pdf bytes)`` or ``(False, error)``, until
-    ``None`` (or the parent's end closing) says stop.
+def _render_jobs(connection, inherited: list, warm: bool) -> None:
+    """A renderer process: warm WeasyPrint up (when ``warm``), then render each ``(html, files,
+    variant)`` job received on ``connection`` and send back ``(True, pdf bytes)`` or ``(False,
+    error)``, until ``None`` (or the parent's end closing) says stop.
 
     ``inherited`` are the parent's ends of the renderers forked before this one: closed here, so
     that each renderer sees its own pipe close when the parent goes, however it goes. Ctrl-C is
@@ -126,7 +128,8 @@ def _render_jobs(connection, inherited: list) -> None:
     for other in inherited:
         other.close()
     try:
-        html_to_pdf("<p>warm</p>")  # imports WeasyPrint; loads fontconfig and its C types once
+        if warm:
+            html_to_pdf("<p>warm</p>")  # imports WeasyPrint; loads fontconfig and its C types once
     except BaseException:  # noqa: BLE001 - the first real job raises the same error, and reports it
         pass
     while True:
@@ -149,8 +152,8 @@ class PdfRenderers:
 
     Forked when made (``workers`` of them, at most one per CPU, by default two; none on one CPU,
     in a daemonic process or where fork is not available, and then :meth:`start` renders in this
-    process: :func:`pipeline.parallel.worker_count`), they import WeasyPrint and warm up at once,
-    while the maker goes on. Use as a context manager: on leaving, renderers that have sent back
+    process: :func:`pipeline.parallel.worker_count`); the first imports WeasyPrint and warms up at
+    once, while the maker goes on, and the others when given their first document. Use as a context manager: on leaving, renderers that have sent back
     all their work are told to stop and the others (never used, or still busy because the run
     failed elsewhere) are killed. Nothing is shared but a pipe per renderer, so no thread runs in
     this process, and a renderer that dies (out of memory) gives an error, not a wait for ever.
@@ -168,7 +171,9 @@ class PdfRenderers:
         for _ in range(count):
             parent_end, child_end = context.Pipe()
             earlier = [connection for _, connection in self._renderers]
-            process = context.Process(target=_render_jobs, args=(child_end, earlier), daemon=True, name="pdf-renderer")
+            # Only the first warms up at once: it takes the first (longest) document, and the others'
+            # imports would compete with this process's on a 2-core machine (measured: 0.2-0.6 s).
+            process = context.Process(target=_render_jobs, args=(child_end, earlier, not earlier), daemon=True, name="pdf-renderer")
             process.start()
             child_end.close()
             self._renderers.append((process, parent_end))
