@@ -148,8 +148,8 @@ def paired_slopes_svg(
     one line, drawn as dark as their stacked lines would be, and lines of one colour and
     multiplicity share one ``<path>`` (its ``data-count`` is the multiplicity). With more than
     ``max_lines`` pairs, the lines are those of a random ``max_lines`` of them
-    (:func:`line_sample`), and a line above the plot says so; the means and intervals, and the
-    dots at each score drawn, come from the lines drawn and every pair respectively.
+    (:func:`line_sample`) and a line of text above the plot says so; the means and intervals
+    still come from every pair, and the grey dots mark the scores of the lines drawn.
 
     Privacy: participant-level data reach the report only as these unlabelled lines (no id, no
     count by colour shown, drawn in score order so the order of rows is not kept: the same pairs

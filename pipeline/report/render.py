@@ -78,7 +78,8 @@ def start_reports(run, renderers: PdfRenderers, provenance: dict | None = None) 
     pending = renderers.start(documents(), files, study.config.report.pdf_variant)
 
     def finish() -> dict[str, bytes]:
-        outputs = twins | {f"{name}.pdf": pdf for (name, _, _), pdf in zip(reports, pending())}
+        pdfs = pending()  # without renderers, this also makes the documents (and their twins)
+        outputs = twins | {f"{name}.pdf": pdf for (name, _, _), pdf in zip(reports, pdfs)}
         order = [f"{name}.{kind}" for kind in ("html", "pdf") for name in ("impact-report", "technical-report")]
         return {name: outputs[name] for name in order}
 
