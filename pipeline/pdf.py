@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
@@ -153,10 +153,12 @@ class PdfRenderers:
     Forked when made (``workers`` of them, at most one per CPU, by default two; none on one CPU,
     in a daemonic process or where fork is not available, and then :meth:`start` renders in this
     process: :func:`pipeline.parallel.worker_count`); the first imports WeasyPrint and warms up at
-    once, while the maker goes on, and the others when given their first document. Use as a context manager: on leaving, renderers that have sent back
-    all their work are told to stop and the others (never used, or still busy because the run
-    failed elsewhere) are killed. Nothing is shared but a pipe per renderer, so no thread runs in
-    this process, and a renderer that dies (out of memory) gives an error, not a wait for ever.
+    once, while the maker goes on, and the others when given their first document. Use as a
+    context manager: on leaving, renderers that have sent back all their work are told to stop
+    and the others (never used, or still busy because the run failed elsewhere) are killed.
+    Nothing is shared but a pipe per renderer, so no thread runs in this process, and a renderer
+    that dies (out of memory) gives an error, not a wait for ever. One batch at a time:
+    :meth:`start` again only after the previous batch's PDFs were waited for.
     """
 
     def __init__(self, workers: int | None = None) -> None:
@@ -165,6 +167,7 @@ class PdfRenderers:
         count = worker_count(2 if workers is None else workers)
         self._renderers: list[tuple[multiprocessing.Process, object]] = []
         self._finished: set = set()  # the renderers whose every document has come back
+        self._batch_open = False  # a batch started and not yet waited for
         if count < 2:
             return
         context = multiprocessing.get_context("fork")
@@ -218,6 +221,9 @@ class PdfRenderers:
         jobs = ((html, tuple(files), variant) for html in documents)
         if not self._renderers:
             return lambda: [html_to_pdf(*job) for job in jobs]
+        if self._batch_open:  # its renderers may be busy: a job sent now could meet a full pipe
+            raise RuntimeError("PdfRenderers.start: wait for the previous batch's PDFs first")
+        self._batch_open = True
         from multiprocessing.connection import wait
 
         results: list[bytes | None] = []
@@ -255,13 +261,8 @@ class PdfRenderers:
                     results[index] = value
                     if not hand_out(connection):
                         self._finished.add(connection)
+            self._batch_open = False
             return results
 
         return collect
 
-
-def pdfs_side_by_side(documents: Sequence[str], files: tuple[Path, ...] = (), variant: str | None = None) -> list[bytes]:
-    """:func:`html_to_pdf` of each document, each in a renderer process of its own when the machine
-    has more than one CPU (:class:`PdfRenderers`); the bytes are the same either way."""
-    with PdfRenderers(len(documents)) as renderers:
-        return renderers.start(documents, files, variant)()

@@ -294,14 +294,16 @@ def deadline(seconds: int):
 def test_a_refusal_in_a_forked_child_surfaces_in_the_parent(documents, monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 2)  # force the forked path, whatever the machine
     with pytest.raises(PipelineError) as caught, deadline(120):
-        report.pdfs_side_by_side(documents)
+        with report.PdfRenderers(len(documents)) as renderers:
+            renderers.start(documents)()
     message = str(caught.value)
     assert "file:///etc/passwd" in message and "\n" not in message and len(message) < 300
 
 
-def test_pdfs_side_by_side_still_renders_clean_documents(monkeypatch):
+def test_renderer_processes_still_render_clean_documents(monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    pdfs = report.pdfs_side_by_side(["<p>one</p>", "<p>two</p>"])
+    with report.PdfRenderers() as renderers:
+        pdfs = renderers.start(["<p>one</p>", "<p>two</p>"])()
     assert [PdfReader(io.BytesIO(pdf)).pages[0].extract_text().strip() for pdf in pdfs] == ["one", "two"]
 
 

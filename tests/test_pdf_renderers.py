@@ -79,3 +79,12 @@ def test_renderers_never_used_are_killed_and_those_done_are_asked_to_stop(two_cp
         done = [process for process, _ in renderers._renderers]
         renderers.start(DOCUMENTS[:2])()
     assert [process.exitcode for process in done] == [0, 0]
+
+
+def test_a_second_batch_waits_for_the_first(two_cpus):
+    with deadline(300), PdfRenderers() as renderers:
+        first = renderers.start(DOCUMENTS[:2])
+        with pytest.raises(RuntimeError, match="previous batch"):
+            renderers.start(DOCUMENTS[2:])  # the renderers may be busy: refused, not a deadlock
+        assert [first_line(pdf) for pdf in first()] == ["Document 1", "Document 2"]
+        assert [first_line(pdf) for pdf in renderers.start(DOCUMENTS[2:])()] == ["Document 3", "Document 4", "Document 5"]

@@ -73,7 +73,7 @@ from .forest import (
 )  # fmt: skip
 from .limitations import attrition_sentence, baseline_sentence, group_attrition_sentence, group_limitations, limitations, retention_text
 from .ordering import domain_order, ordered_for_display
-from ..pdf import ASSETS_DIR, PdfRenderers, asset_fetcher, html_to_pdf, pdfs_side_by_side
+from ..pdf import ASSETS_DIR, PdfRenderers, asset_fetcher, html_to_pdf
 from .render import TEMPLATES_DIR, logo_sources, render_html, render_reports, start_reports, template_environment
 from .results_table import comparison_results_table, results_table
 from .subgroups import subgroup_table
@@ -100,7 +100,7 @@ from .words import (
 
 __all__ = [
     "ASSETS_DIR", "CHANGE_GROUPS", "COMPARISON_AXIS", "COMPARISON_COLOURS", "COMPARISON_GROUPS", "COMPARISON_OUTCOME_WORDS", "CORRECTION_NAMES",
-    "DEFAULT_SUBTITLE", "Design", "PdfRenderers", "DIRECTION_WORDS", "EFFECT_SIZE_WORDS", "GROUPS_SUBTITLE", "NEUTRAL_COLOUR", "OUTCOME_COLOURS",
+    "DEFAULT_SUBTITLE", "Design", "DIRECTION_WORDS", "EFFECT_SIZE_WORDS", "GROUPS_SUBTITLE", "NEUTRAL_COLOUR", "OUTCOME_COLOURS", "PdfRenderers",
     "REASON_WORDS", "TECHNICAL_GROUPS", "TEMPLATES_DIR", "TRAJECTORY_GROUP",
     "asset_fetcher", "attrition_sentence", "baseline_sentence", "baseline_table", "better_before_correction", "change_in_words", "common_context",
     "comparison_forest_alt_text", "comparison_forest_svg", "comparison_headline", "comparison_panels", "comparison_results_table",
@@ -108,7 +108,7 @@ __all__ = [
     "flow_svg", "forest_alt_text", "forest_plot_svg", "format_number", "format_p", "format_technical", "group_attrition_sentence",
     "group_flow_svg", "group_limitations", "group_names", "group_participant_flow", "group_report_context", "group_technical_context", "headline",
     "html_to_pdf", "improved_before_correction", "improvement_sign", "label_in_sentence", "limitations", "logo_sources", "ordered_for_display",
-    "panel_sentence", "participant_flow", "pdfs_side_by_side", "published_tables", "reliable_change_bar", "render_html", "render_reports",
+    "panel_sentence", "participant_flow", "published_tables", "reliable_change_bar", "render_html", "render_reports",
     "report_context", "report_date", "results_table", "retention_text", "run_provenance", "start_reports", "study_design", "subgroup_table", "suppress_count",
     "technical_context", "technical_tables", "template_environment", "trajectory_panel", "variable_panels", "wave_roles", "wave_sentences",
 ]  # fmt: skip
